@@ -1,0 +1,270 @@
+from fs3._proto import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INODE_TYPE_UNSPECIFIED: _ClassVar[InodeType]
+    INODE_TYPE_FILE: _ClassVar[InodeType]
+    INODE_TYPE_DIRECTORY: _ClassVar[InodeType]
+    INODE_TYPE_SYMLINK: _ClassVar[InodeType]
+    INODE_TYPE_FIFO: _ClassVar[InodeType]
+INODE_TYPE_UNSPECIFIED: InodeType
+INODE_TYPE_FILE: InodeType
+INODE_TYPE_DIRECTORY: InodeType
+INODE_TYPE_SYMLINK: InodeType
+INODE_TYPE_FIFO: InodeType
+
+class PathAt(_message.Message):
+    __slots__ = ("parent", "path")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    parent: int
+    path: bytes
+    def __init__(self, parent: _Optional[int] = ..., path: _Optional[bytes] = ...) -> None: ...
+
+class Inode(_message.Message):
+    __slots__ = ("inode_id", "inode_type", "mode", "uid", "gid", "nlink", "length", "atime_ns", "mtime_ns", "ctime_ns", "layout", "symlink_target", "parent", "rdev")
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    INODE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    GID_FIELD_NUMBER: _ClassVar[int]
+    NLINK_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    ATIME_NS_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    CTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    SYMLINK_TARGET_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    RDEV_FIELD_NUMBER: _ClassVar[int]
+    inode_id: int
+    inode_type: InodeType
+    mode: int
+    uid: int
+    gid: int
+    nlink: int
+    length: int
+    atime_ns: int
+    mtime_ns: int
+    ctime_ns: int
+    layout: _common_pb2.Layout
+    symlink_target: bytes
+    parent: int
+    rdev: int
+    def __init__(self, inode_id: _Optional[int] = ..., inode_type: _Optional[_Union[InodeType, str]] = ..., mode: _Optional[int] = ..., uid: _Optional[int] = ..., gid: _Optional[int] = ..., nlink: _Optional[int] = ..., length: _Optional[int] = ..., atime_ns: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., ctime_ns: _Optional[int] = ..., layout: _Optional[_Union[_common_pb2.Layout, _Mapping]] = ..., symlink_target: _Optional[bytes] = ..., parent: _Optional[int] = ..., rdev: _Optional[int] = ...) -> None: ...
+
+class DirEntry(_message.Message):
+    __slots__ = ("name", "inode_id", "inode_type")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    INODE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: bytes
+    inode_id: int
+    inode_type: InodeType
+    def __init__(self, name: _Optional[bytes] = ..., inode_id: _Optional[int] = ..., inode_type: _Optional[_Union[InodeType, str]] = ...) -> None: ...
+
+class StatRequest(_message.Message):
+    __slots__ = ("user", "path", "follow_last_symlink")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_LAST_SYMLINK_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    follow_last_symlink: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., follow_last_symlink: _Optional[bool] = ...) -> None: ...
+
+class StatResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class StatInodeRequest(_message.Message):
+    __slots__ = ("user", "inode_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    inode_id: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_id: _Optional[int] = ...) -> None: ...
+
+class StatInodeResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class MkdirRequest(_message.Message):
+    __slots__ = ("user", "path", "mode", "recursive")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    mode: int
+    recursive: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., mode: _Optional[int] = ..., recursive: _Optional[bool] = ...) -> None: ...
+
+class MkdirResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class CreateRequest(_message.Message):
+    __slots__ = ("user", "path", "mode", "flags", "client_id", "request_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    mode: int
+    flags: int
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., mode: _Optional[int] = ..., flags: _Optional[int] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
+
+class CreateResponse(_message.Message):
+    __slots__ = ("inode", "session_id")
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    session_id: int
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ..., session_id: _Optional[int] = ...) -> None: ...
+
+class OpenRequest(_message.Message):
+    __slots__ = ("user", "path", "flags", "client_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    flags: int
+    client_id: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., flags: _Optional[int] = ..., client_id: _Optional[int] = ...) -> None: ...
+
+class OpenResponse(_message.Message):
+    __slots__ = ("inode", "session_id")
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    session_id: int
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ..., session_id: _Optional[int] = ...) -> None: ...
+
+class CloseRequest(_message.Message):
+    __slots__ = ("user", "inode_id", "client_id", "session_id", "wrote", "length_hint")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    WROTE_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_HINT_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    inode_id: int
+    client_id: int
+    session_id: int
+    wrote: bool
+    length_hint: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_id: _Optional[int] = ..., client_id: _Optional[int] = ..., session_id: _Optional[int] = ..., wrote: _Optional[bool] = ..., length_hint: _Optional[int] = ...) -> None: ...
+
+class CloseResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class SetLengthRequest(_message.Message):
+    __slots__ = ("user", "inode_id", "length", "only_grow")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    ONLY_GROW_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    inode_id: int
+    length: int
+    only_grow: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_id: _Optional[int] = ..., length: _Optional[int] = ..., only_grow: _Optional[bool] = ...) -> None: ...
+
+class SetLengthResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class ReaddirRequest(_message.Message):
+    __slots__ = ("user", "path", "after_name", "limit", "with_inodes")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    AFTER_NAME_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WITH_INODES_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    after_name: bytes
+    limit: int
+    with_inodes: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., after_name: _Optional[bytes] = ..., limit: _Optional[int] = ..., with_inodes: _Optional[bool] = ...) -> None: ...
+
+class ReaddirResponse(_message.Message):
+    __slots__ = ("entries", "inodes", "more")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    INODES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[DirEntry]
+    inodes: _containers.RepeatedCompositeFieldContainer[Inode]
+    more: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[DirEntry, _Mapping]]] = ..., inodes: _Optional[_Iterable[_Union[Inode, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class UnlinkRequest(_message.Message):
+    __slots__ = ("user", "path")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ...) -> None: ...
+
+class UnlinkResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RmdirRequest(_message.Message):
+    __slots__ = ("user", "path")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ...) -> None: ...
+
+class RmdirResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RenameRequest(_message.Message):
+    __slots__ = ("user", "src", "dst", "flags")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    SRC_FIELD_NUMBER: _ClassVar[int]
+    DST_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    src: PathAt
+    dst: PathAt
+    flags: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., src: _Optional[_Union[PathAt, _Mapping]] = ..., dst: _Optional[_Union[PathAt, _Mapping]] = ..., flags: _Optional[int] = ...) -> None: ...
+
+class RenameResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,38 @@
+"""Method ids of the framed RPC protocol: one numeric code per call.
+
+Request and response message types are named after the method in
+`proto/fs3/_proto/{meta,storage,rpc}.proto` (method `Stat` takes
+`StatRequest` and returns `StatResponse`). Ids never change once shipped.
+"""
+
+import enum
+
+__all__ = ["CommonMethod", "MetaMethod", "StorageMethod"]
+
+
+class CommonMethod(enum.IntEnum):
+    PING = 1
+
+
+class MetaMethod(enum.IntEnum):
+    STAT = 100
+    STAT_INODE = 101
+    MKDIR = 102
+    CREATE = 103
+    OPEN = 104
+    CLOSE = 105
+    SET_LENGTH = 106
+    READDIR = 107
+    UNLINK = 108
+    RMDIR = 109
+    RENAME = 110
+
+
+class StorageMethod(enum.IntEnum):
+    WRITE_CHUNK = 200
+    READ_CHUNK = 201
+    QUERY_CHUNK = 202
+    QUERY_LAST_CHUNK = 203
+    REMOVE_CHUNKS = 204
+    TRUNCATE_CHUNK = 205
+    DUMP_CHUNK_META = 206
