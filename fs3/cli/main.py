@@ -1,0 +1,370 @@
+"""The `fs3` command line.
+
+    fs3 local up|down|status     a whole cluster on this machine
+    fs3 ls|stat|mkdir|rm|mv      the namespace
+    fs3 put|get                  copy files in and out
+    fs3 bench                    native-client throughput against the local disk
+
+Namespace verbs find the cluster manager from `--mgmtd host:port`, the
+`FS3_MGMTD` environment variable, or the local cluster's folder. Every
+failure prints one line `fs3: error: ...` and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fs3.errors import Fs3Error
+
+app = typer.Typer(help="fs3: a parallel distributed file system for AI workloads.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+local_app = typer.Typer(help="Run a whole cluster on this machine.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+
+console = Console()
+error_console = Console(stderr=True)
+
+DEFAULT_LOCAL_DIR = os.environ.get("FS3_LOCAL_DIR", str(Path.home() / ".fs3" / "local"))
+
+MgmtdOption = Annotated[Optional[str], typer.Option("--mgmtd", help="cluster manager host:port", envvar="FS3_MGMTD")]
+DataDirOption = Annotated[str, typer.Option("--data-dir", help="local cluster folder", envvar="FS3_LOCAL_DIR")]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+class CliError(Exception):
+    pass
+
+
+def _fail(message: str, code: int = 1) -> None:
+    error_console.print(f"fs3: error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def _run(coroutine):
+    """Run a coroutine; turn fs3 and OS errors into one clear line and exit 1."""
+    try:
+        return asyncio.run(coroutine)
+    except Fs3Error as error:
+        _fail(str(error))
+    except (OSError, CliError, ValueError) as error:
+        _fail(str(error))
+
+
+def _mgmtd_addresses(mgmtd: str | None, data_dir: str = DEFAULT_LOCAL_DIR) -> list[str]:
+    if mgmtd:
+        return [address.strip() for address in mgmtd.split(",") if address.strip()]
+    from fs3.local.cluster import LocalCluster
+
+    cluster = LocalCluster(data_dir)
+    if not cluster.initialized:
+        raise CliError(f"no cluster manager given (--mgmtd or FS3_MGMTD) and no local cluster in {data_dir}")
+    return [cluster.mgmtd_address]
+
+
+async def _client(mgmtd: str | None):
+    from fs3.client import Fs3Client
+
+    return await Fs3Client.connect(_mgmtd_addresses(mgmtd))
+
+
+# ---- local cluster -------------------------------------------------------------
+@local_app.command("up")
+def local_up(
+    data_dir: DataDirOption = DEFAULT_LOCAL_DIR,
+    storage: Annotated[int, typer.Option(help="storage services (first start only)")] = 3,
+    targets: Annotated[int, typer.Option(help="targets per storage service (first start only)")] = 5,
+    replication: Annotated[int, typer.Option(help="replication factor (first start only)")] = 3,
+    meta: Annotated[int, typer.Option(help="metadata services (first start only)")] = 2,
+    timeout: Annotated[float, typer.Option(help="seconds to wait until serving")] = 90.0,
+) -> None:
+    """Start (or restart) the local cluster; its data lives under DATA_DIR."""
+    from fs3.local.cluster import LocalCluster, LocalClusterSpec
+
+    cluster = LocalCluster(data_dir)
+    if not cluster.initialized:
+        cluster.spec = LocalClusterSpec(meta_services=meta, storage_services=storage, targets_per_storage=targets,
+                                        replication_factor=replication)
+    try:
+        cluster.up(timeout_s=timeout)
+    except Fs3Error as error:
+        _fail(f"{error} (logs in {cluster.data_dir / 'logs'})")
+    console.print(f"fs3 local cluster is up in {cluster.data_dir}; cluster manager at {cluster.mgmtd_address}")
+    _print_status(cluster)
+
+
+@local_app.command("down")
+def local_down(data_dir: DataDirOption = DEFAULT_LOCAL_DIR) -> None:
+    """Stop every service of the local cluster (data is kept)."""
+    from fs3.local.cluster import LocalCluster
+
+    cluster = LocalCluster(data_dir)
+    if not cluster.initialized:
+        _fail(f"no local cluster in {data_dir}")
+    cluster.down()
+    console.print("fs3 local cluster is down")
+
+
+@local_app.command("status")
+def local_status(data_dir: DataDirOption = DEFAULT_LOCAL_DIR, as_json: JsonOption = False) -> None:
+    """Show every service and target; exit 1 unless all are up and serving."""
+    from fs3.local.cluster import LocalCluster
+
+    cluster = LocalCluster(data_dir)
+    if not cluster.initialized:
+        _fail(f"no local cluster in {data_dir}")
+    healthy = _print_status(cluster, as_json=as_json)
+    if not healthy:
+        raise typer.Exit(1)
+
+
+def _print_status(cluster, as_json: bool = False) -> bool:
+    routing, problem = asyncio.run(cluster.status())
+    running = cluster.running()
+    if as_json:
+        document = {
+            "data_dir": str(cluster.data_dir),
+            "mgmtd": cluster.mgmtd_address,
+            "healthy": routing is not None and problem is None and all(running.values()),
+            "problem": problem,
+            "services": [
+                {"name": name, "node_id": service.node_id, "pid": service.pid, "running": running[name],
+                 "alive": bool(routing and service.node_id in routing.nodes and routing.nodes[service.node_id].alive)
+                 if service.module != "fs3.mgmtd" else running[name]}
+                for name, service in cluster.services.items()
+            ],
+            "targets": [] if routing is None else [
+                {"target_id": t.target_id, "node_id": t.node_id, "chain_id": t.chain_id,
+                 "public_state": t.public_state.name.lower(), "local_state": t.local_state.name.lower(),
+                 "used_bytes": t.used_bytes, "chunk_count": t.chunk_count}
+                for t in sorted(routing.targets.values(), key=lambda t: t.target_id)
+            ],
+        }
+        print(json.dumps(document, indent=2))
+        return document["healthy"]
+    services = Table(title="services")
+    for column in ("service", "node", "pid", "process", "heartbeat"):
+        services.add_column(column)
+    for name, service in cluster.services.items():
+        alive = "-"
+        if routing is not None and service.module != "fs3.mgmtd":
+            node = routing.nodes.get(service.node_id)
+            alive = "alive" if node is not None and node.alive else "dead"
+        services.add_row(name, str(service.node_id), str(service.pid or "-"),
+                         "up" if running[name] else "down", alive)
+    console.print(services)
+    if routing is None:
+        console.print(f"cluster manager unreachable: {problem}")
+        return False
+    targets = Table(title="targets")
+    for column in ("target", "node", "chain", "public", "local", "chunks", "used"):
+        targets.add_column(column)
+    for target in sorted(routing.targets.values(), key=lambda t: t.target_id):
+        targets.add_row(str(target.target_id), str(target.node_id), str(target.chain_id),
+                        target.public_state.name.lower(), target.local_state.name.lower(), str(target.chunk_count),
+                        _human_bytes(target.used_bytes))
+    console.print(targets)
+    healthy = problem is None and all(running.values())
+    console.print("all services up, all targets serving" if healthy else f"not healthy: {problem or 'a process is down'}")
+    return healthy
+
+
+def _human_bytes(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(count)
+
+
+# ---- namespace -------------------------------------------------------------------
+@app.command("ls")
+def ls(path: Annotated[str, typer.Argument()] = "/", mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
+    """List a directory."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            info = await client.stat(path)
+            if not info.is_dir:
+                return [(os.path.basename(path.rstrip("/")) or path, info)]
+            entries = await client.listdir(path)
+            stats = await asyncio.gather(*(client.stat(path.rstrip("/") + "/" + entry.name, follow_symlinks=False)
+                                           for entry in entries))
+            return [(entry.name, stat) for entry, stat in zip(entries, stats)]
+        finally:
+            await client.close()
+
+    rows = _run(main())
+    if as_json:
+        print(json.dumps([{"name": name, "inode_id": s.inode_id, "type": s.type, "mode": oct(s.mode), "uid": s.uid,
+                           "gid": s.gid, "length": s.length, "mtime_ns": s.mtime_ns} for name, s in rows], indent=2))
+        return
+    for name, stat in rows:
+        kind = "d" if stat.is_dir else ("l" if stat.type == "symlink" else "-")
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(stat.mtime_ns / 1e9))
+        console.print(f"{kind}{oct(stat.mode)[2:]:>4} {stat.uid:>5} {stat.gid:>5} {stat.length:>14} {stamp} {name}",
+                      markup=False, highlight=False)
+
+
+@app.command("stat")
+def stat_command(path: str, mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
+    """Show a file's or directory's attributes and layout."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            return await client.stat(path)
+        finally:
+            await client.close()
+
+    info = _run(main())
+    document = {
+        "path": path, "inode_id": info.inode_id, "type": info.type, "mode": oct(info.mode), "uid": info.uid,
+        "gid": info.gid, "nlink": info.nlink, "length": info.length, "atime_ns": info.atime_ns,
+        "mtime_ns": info.mtime_ns, "ctime_ns": info.ctime_ns,
+        "layout": None if info.layout is None else {
+            "chain_table_id": info.layout.chain_table_id, "chunk_size": info.layout.chunk_size,
+            "stripe_size": info.layout.stripe_size, "first_chain_index": info.layout.first_chain_index,
+        },
+    }
+    if as_json:
+        print(json.dumps(document, indent=2))
+    else:
+        for key, value in document.items():
+            console.print(f"{key:>10}: {value}", markup=False, highlight=False)
+
+
+@app.command("mkdir")
+def mkdir(path: str, parents: Annotated[bool, typer.Option("-p", "--parents")] = False,
+          mode: Annotated[str, typer.Option(help="octal permission bits")] = "755", mgmtd: MgmtdOption = None) -> None:
+    """Create a directory."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            await client.mkdir(path, int(mode, 8), parents=parents)
+        finally:
+            await client.close()
+
+    _run(main())
+
+
+@app.command("rm")
+def rm(path: str, recursive: Annotated[bool, typer.Option("-r", "--recursive")] = False, mgmtd: MgmtdOption = None) -> None:
+    """Remove a file, or a directory tree with -r."""
+
+    async def remove_tree(client, target: str) -> None:
+        info = await client.stat(target, follow_symlinks=False)
+        if not info.is_dir:
+            await client.unlink(target)
+            return
+        if not recursive:
+            raise Fs3Error(21, f"{target} is a directory (use -r)")  # EISDIR
+        for entry in await client.listdir(target):
+            await remove_tree(client, target.rstrip("/") + "/" + entry.name)
+        await client.rmdir(target)
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            await remove_tree(client, path)
+        finally:
+            await client.close()
+
+    _run(main())
+
+
+@app.command("mv")
+def mv(source: str, destination: str, mgmtd: MgmtdOption = None) -> None:
+    """Rename a file or directory (atomic)."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            await client.rename(source, destination)
+        finally:
+            await client.close()
+
+    _run(main())
+
+
+@app.command("put")
+def put(local: str, remote: str, mgmtd: MgmtdOption = None,
+        depth: Annotated[int, typer.Option(help="1 MiB blocks in flight")] = 16) -> None:
+    """Copy a local file into fs3."""
+    if not os.path.isfile(local):
+        _fail(f"{local}: not a regular file")
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            started = time.perf_counter()
+            count = await client.put(local, remote, depth=depth)
+            return count, time.perf_counter() - started
+        finally:
+            await client.close()
+
+    count, seconds = _run(main())
+    error_console.print(f"{count} bytes in {seconds:.2f}s ({count / max(seconds, 1e-9) / 1e6:.0f} MB/s)")
+
+
+@app.command("get")
+def get(remote: str, local: str, mgmtd: MgmtdOption = None,
+        depth: Annotated[int, typer.Option(help="1 MiB blocks in flight")] = 16) -> None:
+    """Copy an fs3 file to a local file."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            started = time.perf_counter()
+            count = await client.get(remote, local, depth=depth)
+            return count, time.perf_counter() - started
+        finally:
+            await client.close()
+
+    count, seconds = _run(main())
+    error_console.print(f"{count} bytes in {seconds:.2f}s ({count / max(seconds, 1e-9) / 1e6:.0f} MB/s)")
+
+
+@app.command("bench")
+def bench(
+    size_mib: Annotated[int, typer.Option("--size-mib", help="file size")] = 1024,
+    block_kib: Annotated[int, typer.Option("--block-kib", help="request size")] = 1024,
+    depth: Annotated[int, typer.Option(help="requests in flight")] = 8,
+    replication: Annotated[int, typer.Option(help="replication of the benchmark cluster")] = 1,
+    work_dir: Annotated[Optional[str], typer.Option(help="folder for the benchmark cluster and disk reference")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Start a scratch cluster, write then read a file; compare with the local disk (O_DIRECT)."""
+    from fs3.bench.native import run_native_benchmark
+
+    try:
+        report = run_native_benchmark(size_mib=size_mib, block_kib=block_kib, depth=depth,
+                                      replication=replication, work_dir=work_dir)
+    except Fs3Error as error:
+        _fail(str(error))
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        from fs3.bench.native import format_report
+
+        console.print(format_report(report), markup=False, highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

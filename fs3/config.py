@@ -1,0 +1,157 @@
+"""Service configuration: typed dataclasses loaded from TOML files.
+
+Every timeout, queue and buffer a service uses has a field here, so bounds
+are explicit and visible in one place. `check()` asserts the relations between
+them before a service starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = [
+    "MgmtdConfig",
+    "MetaServiceConfig",
+    "StorageServiceConfig",
+    "TargetConfig",
+    "load_config",
+    "dump_config",
+    "parse_address",
+]
+
+T = TypeVar("T")
+MiB = 1 << 20
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """'host:port' -> (host, port), with a clear error."""
+    host, separator, port = address.rpartition(":")
+    if not separator or not host or not port.isdigit():
+        raise ValueError(f"address {address!r} is not host:port")
+    return host, int(port)
+
+
+@dataclasses.dataclass
+class MgmtdConfig:
+    node_id: int = 1
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str = "/var/lib/fs3/mgmtd"
+    kv_url: str = ""  # default: embedded store in data_dir
+    heartbeat_timeout_s: float = 10.0
+    state_update_interval_s: float = 0.5
+    log_level: str = "INFO"
+
+    def check(self) -> None:
+        assert self.heartbeat_timeout_s > 0
+        assert 0 < self.state_update_interval_s < self.heartbeat_timeout_s
+
+
+@dataclasses.dataclass
+class MetaServiceConfig:
+    node_id: int = 50
+    host: str = "127.0.0.1"
+    port: int = 9000
+    mgmtd_addresses: list[str] = dataclasses.field(default_factory=lambda: ["127.0.0.1:8000"])
+    kv_url: str = "sqlite:///var/lib/fs3/meta/kv.db"
+    heartbeat_interval_s: float = 1.0
+    rpc_timeout_s: float = 10.0
+    inflight_requests_max: int = 256
+    default_chunk_size_bytes: int = 1 * MiB
+    default_stripe_size: int = 16
+    default_chain_table_id: int = 1
+    log_level: str = "INFO"
+
+    def check(self) -> None:
+        assert self.heartbeat_interval_s > 0
+        assert self.default_chunk_size_bytes > 0 and self.default_chunk_size_bytes % 4096 == 0
+        assert self.default_stripe_size > 0
+
+
+@dataclasses.dataclass
+class TargetConfig:
+    target_id: int
+    path: str
+
+
+@dataclasses.dataclass
+class StorageServiceConfig:
+    node_id: int = 101
+    host: str = "127.0.0.1"
+    port: int = 9100
+    mgmtd_addresses: list[str] = dataclasses.field(default_factory=lambda: ["127.0.0.1:8000"])
+    targets: list[TargetConfig] = dataclasses.field(default_factory=list)
+    heartbeat_interval_s: float = 1.0
+    io_threads: int = 8
+    inflight_requests_max: int = 128
+    payload_buffer_count: int = 64
+    chunk_size_bytes_max: int = 64 * MiB
+    forward_timeout_s: float = 10.0
+    forward_retries_max: int = 20
+    direct_io: bool = True
+    log_level: str = "INFO"
+
+    def check(self) -> None:
+        assert self.io_threads > 0
+        assert self.inflight_requests_max > 0
+        ids = [target.target_id for target in self.targets]
+        assert len(ids) == len(set(ids)), f"duplicate target ids in {ids}"
+
+
+def _build(cls: type[T], data: dict[str, Any]) -> T:
+    hints = typing.get_type_hints(cls)
+    fields = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - fields
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} settings: {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if typing.get_origin(hint) is list:
+            (item_type,) = typing.get_args(hint)
+            if dataclasses.is_dataclass(item_type):
+                value = [_build(item_type, item) for item in value]
+        values[name] = value
+    return cls(**values)
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """Load a dataclass config from a TOML file; unknown keys are errors."""
+    with open(path, "rb") as file:
+        data = tomllib.load(file)
+    config = _build(cls, data)
+    config.check()  # type: ignore[attr-defined]
+    return config
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if dataclasses.is_dataclass(value):
+        inner = ", ".join(f"{key} = {_toml_value(item)}" for key, item in dataclasses.asdict(value).items())
+        return "{ " + inner + " }"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{key} = {_toml_value(item)}" for key, item in value.items())
+        return "{ " + inner + " }"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def dump_config(config: Any) -> str:
+    """A TOML document that `load_config` reads back into an equal config."""
+    lines = []
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            value = [dataclasses.asdict(item) for item in value]
+        lines.append(f"{field.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,324 @@
+"""A whole fs3 cluster on one machine, with all its data under one folder.
+
+Layout of the folder:
+
+    cluster.json            ports, node ids, pids (written by `up`)
+    conf/<service>.toml     each service's config
+    logs/<service>.log      each service's stdout/stderr
+    mgmtd/                  the cluster manager's state store
+    meta/kv.db              the metadata store shared by every metadata service
+    storage-<node>/target-<id>/   chunk targets
+
+`fs3 local up/down/status` and the test fixtures both drive this class, so
+what the tests start is exactly what a user starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fs3.config import MgmtdConfig, MetaServiceConfig, StorageServiceConfig, TargetConfig, dump_config
+from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd.client import MgmtdClient
+from fs3.routing import LocalState, NodeType, PublicState, RoutingInfo
+
+__all__ = ["LocalCluster", "LocalClusterSpec", "ServiceProcess", "free_port"]
+
+MGMTD_NODE_ID = 1
+META_NODE_ID_BASE = 50
+STORAGE_NODE_ID_BASE = 100
+CHAIN_TABLE_ID = 1
+
+# glibc returns large buffers to the OS and faults them back per message
+# unless told otherwise (limits.md): 0.2 -> 2 GB/s on the data path.
+_SERVICE_ENVIRONMENT = {
+    "MALLOC_MMAP_THRESHOLD_": "16777216",
+    "MALLOC_TRIM_THRESHOLD_": "268435456",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as dead
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@dataclasses.dataclass
+class LocalClusterSpec:
+    meta_services: int = 2
+    storage_services: int = 3
+    targets_per_storage: int = 5
+    replication_factor: int = 3
+    heartbeat_timeout_s: float = 10.0
+    chunk_size_bytes: int = 1 << 20
+    stripe_size: int = 16
+    direct_io: bool = True
+
+
+@dataclasses.dataclass
+class ServiceProcess:
+    name: str
+    module: str
+    node_id: int
+    port: int
+    config_path: str
+    log_path: str
+    pid: int = 0
+
+
+class LocalCluster:
+    def __init__(self, data_dir: str | os.PathLike, spec: LocalClusterSpec | None = None) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.state_path = self.data_dir / "cluster.json"
+        self.spec = spec or LocalClusterSpec()
+        self.services: dict[str, ServiceProcess] = {}
+        self._children: dict[str, subprocess.Popen] = {}
+        if self.state_path.exists():
+            self._load_state()
+
+    # ---- state file -----------------------------------------------------------
+    def _load_state(self) -> None:
+        state = json.loads(self.state_path.read_text())
+        self.spec = LocalClusterSpec(**state["spec"])
+        self.services = {name: ServiceProcess(**service) for name, service in state["services"].items()}
+
+    def _save_state(self) -> None:
+        state = {
+            "spec": dataclasses.asdict(self.spec),
+            "services": {name: dataclasses.asdict(service) for name, service in self.services.items()},
+        }
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2))
+        os.replace(temporary, self.state_path)
+
+    @property
+    def mgmtd_address(self) -> str:
+        return f"127.0.0.1:{self.services['mgmtd'].port}"
+
+    @property
+    def initialized(self) -> bool:
+        return bool(self.services)
+
+    # ---- layout ---------------------------------------------------------------
+    def _initialize(self) -> None:
+        """Choose node ids and ports and write every service's config, once."""
+        for folder in ("conf", "logs", "mgmtd", "meta"):
+            (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
+        spec = self.spec
+        mgmtd = MgmtdConfig(
+            node_id=MGMTD_NODE_ID, port=free_port(), data_dir=str(self.data_dir / "mgmtd"),
+            heartbeat_timeout_s=spec.heartbeat_timeout_s,
+            state_update_interval_s=min(0.5, spec.heartbeat_timeout_s / 4),
+        )
+        self._add_service("mgmtd", "fs3.mgmtd", mgmtd.node_id, mgmtd.port, mgmtd)
+        mgmtd_addresses = [f"127.0.0.1:{mgmtd.port}"]
+        heartbeat_interval_s = min(1.0, spec.heartbeat_timeout_s / 5)
+        for index in range(spec.meta_services):
+            meta = MetaServiceConfig(
+                node_id=META_NODE_ID_BASE + index, port=free_port(), mgmtd_addresses=mgmtd_addresses,
+                kv_url=f"sqlite://{self.data_dir / 'meta' / 'kv.db'}", heartbeat_interval_s=heartbeat_interval_s,
+                default_chunk_size_bytes=spec.chunk_size_bytes, default_stripe_size=spec.stripe_size,
+                default_chain_table_id=CHAIN_TABLE_ID,
+            )
+            self._add_service(f"meta-{meta.node_id}", "fs3.meta", meta.node_id, meta.port, meta)
+        for index in range(spec.storage_services):
+            node_id = STORAGE_NODE_ID_BASE + index + 1
+            targets = [
+                TargetConfig(target_id=node_id * 1000 + t + 1,
+                             path=str(self.data_dir / f"storage-{node_id}" / f"target-{node_id * 1000 + t + 1}"))
+                for t in range(spec.targets_per_storage)
+            ]
+            for target in targets:
+                Path(target.path).mkdir(parents=True, exist_ok=True)
+            storage = StorageServiceConfig(
+                node_id=node_id, port=free_port(), mgmtd_addresses=mgmtd_addresses, targets=targets,
+                heartbeat_interval_s=heartbeat_interval_s, direct_io=spec.direct_io,
+            )
+            self._add_service(f"storage-{node_id}", "fs3.storage", node_id, storage.port, storage)
+        self._save_state()
+
+    def _add_service(self, name: str, module: str, node_id: int, port: int, config) -> None:
+        config_path = self.data_dir / "conf" / f"{name}.toml"
+        config_path.write_text(dump_config(config))
+        self.services[name] = ServiceProcess(
+            name=name, module=module, node_id=node_id, port=port, config_path=str(config_path),
+            log_path=str(self.data_dir / "logs" / f"{name}.log"),
+        )
+
+    # ---- processes ------------------------------------------------------------
+    def start_service(self, name: str) -> None:
+        service = self.services[name]
+        if _pid_alive(service.pid):
+            return
+        environment = {**os.environ, **_SERVICE_ENVIRONMENT}
+        log = open(service.log_path, "ab")
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", service.module, "--config", service.config_path],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=environment,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        self._children[name] = process
+        service.pid = process.pid
+        self._save_state()
+
+    def kill_service(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to one service (tests use SIGKILL to crash it)."""
+        service = self.services[name]
+        if _pid_alive(service.pid):
+            os.kill(service.pid, sig)
+        self._reap(name, wait_s=10.0)
+
+    def _reap(self, name: str, wait_s: float) -> None:
+        service = self.services[name]
+        child = self._children.pop(name, None)
+        deadline = time.monotonic() + wait_s
+        if child is not None:
+            try:
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        else:
+            while _pid_alive(service.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _pid_alive(service.pid):
+                os.kill(service.pid, signal.SIGKILL)
+                while _pid_alive(service.pid):
+                    time.sleep(0.02)
+        service.pid = 0
+        self._save_state()
+
+    def running(self) -> dict[str, bool]:
+        return {name: _pid_alive(service.pid) for name, service in self.services.items()}
+
+    def up(self, *, timeout_s: float = 60.0) -> RoutingInfo:
+        """Start every service, create the chain table on first start, wait until serving."""
+        if not self.initialized:
+            self._initialize()
+        self.start_service("mgmtd")
+        for name in self.services:
+            if name != "mgmtd" and self.services[name].module == "fs3.storage":
+                self.start_service(name)
+        for name in self.services:
+            if self.services[name].module == "fs3.meta":
+                self.start_service(name)
+        try:
+            return asyncio.run(self._wait_ready(timeout_s))
+        except BaseException:
+            self.down()
+            raise
+
+    def down(self, *, timeout_s: float = 15.0) -> None:
+        """SIGTERM every service, SIGKILL what is still there after `timeout_s`."""
+        for service in self.services.values():
+            if _pid_alive(service.pid):
+                try:
+                    os.kill(service.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for name in self.services:
+            self._reap(name, wait_s=timeout_s)
+
+    def restart_service(self, name: str) -> None:
+        self.start_service(name)
+
+    # ---- readiness ------------------------------------------------------------
+    async def _wait_ready(self, timeout_s: float) -> RoutingInfo:
+        deadline = time.monotonic() + timeout_s
+        mgmtd = MgmtdClient([self.mgmtd_address], timeout_s=2.0)
+        try:
+            table_created = False
+            last_problem = "cluster manager not reachable"
+            while time.monotonic() < deadline:
+                self._check_processes()
+                try:
+                    routing, _now_ms, _timeout_ms = await mgmtd.get_cluster_status()
+                except Fs3Error as error:
+                    last_problem = str(error)
+                    await asyncio.sleep(0.2)
+                    continue
+                problem = self.readiness_problem(routing)
+                if problem == "no chain table" and not table_created:
+                    await mgmtd.create_chain_table(CHAIN_TABLE_ID, self.spec.replication_factor)
+                    table_created = True
+                    continue
+                if problem is None:
+                    return routing
+                last_problem = problem
+                await asyncio.sleep(0.2)
+            raise Fs3Error(StatusCode.TIMEOUT, f"local cluster not ready after {timeout_s}s: {last_problem}")
+        finally:
+            await mgmtd.close()
+
+    def _check_processes(self) -> None:
+        for name, child in self._children.items():
+            code = child.poll()
+            if code is not None:
+                raise Fs3Error(
+                    StatusCode.UNAVAILABLE,
+                    f"service {name} exited with code {code}; see {self.services[name].log_path}",
+                )
+
+    def readiness_problem(self, routing: RoutingInfo) -> str | None:
+        """None when every service is alive and every target serving; else what is missing."""
+        for service in self.services.values():
+            if service.module == "fs3.mgmtd":
+                continue
+            node = routing.nodes.get(service.node_id)
+            if node is None or not node.alive:
+                return f"{service.name} not registered or not alive"
+        storage_targets = self.spec.storage_services * self.spec.targets_per_storage
+        if len(routing.targets) < storage_targets:
+            return f"{len(routing.targets)} of {storage_targets} targets reported"
+        if CHAIN_TABLE_ID not in routing.chain_tables:
+            return "no chain table"
+        not_serving = [
+            t.target_id for t in routing.targets.values()
+            if t.public_state != PublicState.SERVING or t.local_state != LocalState.UP_TO_DATE
+        ]
+        if not_serving:
+            return f"targets not serving: {not_serving}"
+        return None
+
+    async def status(self) -> tuple[RoutingInfo | None, str | None]:
+        mgmtd = MgmtdClient([self.mgmtd_address], timeout_s=2.0)
+        try:
+            routing, _now, _timeout = await mgmtd.get_cluster_status()
+        except Fs3Error as error:
+            return None, str(error)
+        finally:
+            await mgmtd.close()
+        return routing, self.readiness_problem(routing)
+
+
+def node_type_name(node_type: NodeType) -> str:
+    return {NodeType.MGMTD: "mgmtd", NodeType.META: "meta", NodeType.STORAGE: "storage"}.get(node_type, "client")

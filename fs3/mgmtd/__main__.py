@@ -1,0 +1,3 @@
+from fs3.mgmtd.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""The piece of every service that talks to the cluster manager.
+
+Registers the node, heartbeats every `heartbeat_interval_s`, re-registers
+if the manager forgot the node (e.g. it restarted with no state), and keeps
+routing info fresh: a heartbeat reply carries the routing version, and a
+newer version triggers a fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from typing import Awaitable, Callable
+
+from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd.client import MgmtdClient
+from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
+
+__all__ = ["NodeAgent"]
+
+logger = logging.getLogger(__name__)
+
+TargetReports = Callable[[], Awaitable[list[tuple[int, str, LocalState, int, int, int]]]]
+
+
+class NodeAgent:
+    def __init__(
+        self,
+        mgmtd: MgmtdClient,
+        node_id: int,
+        node_type: NodeType,
+        host: str,
+        port: int,
+        *,
+        heartbeat_interval_s: float,
+        target_reports: TargetReports | None = None,
+    ) -> None:
+        self.mgmtd = mgmtd
+        self.node = NodeInfo(
+            node_id=node_id, node_type=node_type, host=host, port=port, hostname=socket.gethostname(),
+            pid=os.getpid(), start_time_ms=int(time.time() * 1000),
+        )
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.target_reports = target_reports
+        self.routing = RoutingInfo()
+        self._task: asyncio.Task | None = None
+        self._refresh_lock = asyncio.Lock()
+        self.last_heartbeat_ok = 0.0
+
+    def current_routing(self) -> RoutingInfo:
+        return self.routing
+
+    async def refresh_routing(self) -> RoutingInfo:
+        async with self._refresh_lock:
+            routing = await self.mgmtd.get_routing_info(self.routing.routing_version)
+            if routing is not None:
+                self.routing = routing
+        return self.routing
+
+    async def start(self, *, startup_timeout_s: float = 30.0) -> None:
+        """Register (retrying while the manager starts), heartbeat once, start the loop."""
+        deadline = time.monotonic() + startup_timeout_s
+        for attempt in range(10_000):
+            try:
+                await self.mgmtd.register_node(self.node)
+                await self._heartbeat()
+                break
+            except Fs3Error as error:
+                if error.code not in (StatusCode.UNAVAILABLE, StatusCode.TIMEOUT) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(min(0.1 * (attempt + 1), 1.0))
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _heartbeat(self) -> None:
+        reports = await self.target_reports() if self.target_reports else []
+        try:
+            version = await self.mgmtd.heartbeat(self.node.node_id, self.node.node_type, reports)
+        except Fs3Error as error:
+            if error.code != StatusCode.UNKNOWN_NODE:
+                raise
+            logger.warning("cluster manager forgot node %d; registering again", self.node.node_id)
+            await self.mgmtd.register_node(self.node)
+            version = await self.mgmtd.heartbeat(self.node.node_id, self.node.node_type, reports)
+        self.last_heartbeat_ok = time.monotonic()
+        if version != self.routing.routing_version:
+            await self.refresh_routing()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval_s)
+            try:
+                await self._heartbeat()
+            except Fs3Error as error:
+                logger.warning("heartbeat failed: %s", error)
+            except Exception:
+                logger.exception("heartbeat failed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self.mgmtd.close()

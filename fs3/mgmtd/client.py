@@ -1,0 +1,147 @@
+"""Calls to the cluster manager over gRPC, with fail-over across its addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+
+from fs3._proto import mgmtd_pb2, mgmtd_pb2_grpc
+from fs3.codec.routing import node_to_proto, routing_from_proto
+from fs3.config import parse_address
+from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd.service import FS3_CODE_METADATA_KEY
+from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
+
+__all__ = ["MgmtdClient", "RoutingWatcher"]
+
+logger = logging.getLogger(__name__)
+
+
+def _to_fs3_error(error: grpc.aio.AioRpcError, address: str) -> Fs3Error:
+    for key, value in error.trailing_metadata() or ():
+        if key == FS3_CODE_METADATA_KEY:
+            return Fs3Error(int(value), error.details() or "")
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return Fs3Error(StatusCode.TIMEOUT, f"cluster manager {address}: deadline exceeded")
+    return Fs3Error(StatusCode.UNAVAILABLE, f"cluster manager {address}: {error.code().name} {error.details()}")
+
+
+class MgmtdClient:
+    """One channel per cluster-manager address; calls go to the first that answers."""
+
+    def __init__(self, addresses: list[str], timeout_s: float = 5.0) -> None:
+        if not addresses:
+            raise ValueError("no cluster manager address given")
+        for address in addresses:
+            parse_address(address)
+        self.addresses = list(addresses)
+        self.timeout_s = timeout_s
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._preferred = 0
+
+    def _stub(self, address: str) -> mgmtd_pb2_grpc.ClusterManagerStub:
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+        return mgmtd_pb2_grpc.ClusterManagerStub(channel)
+
+    async def _call(self, method: str, request):
+        last_error: Fs3Error | None = None
+        count = len(self.addresses)
+        for attempt in range(count):
+            index = (self._preferred + attempt) % count
+            address = self.addresses[index]
+            try:
+                response = await getattr(self._stub(address), method)(request, timeout=self.timeout_s)
+                self._preferred = index
+                return response
+            except grpc.aio.AioRpcError as error:
+                last_error = _to_fs3_error(error, address)
+                if last_error.code not in (StatusCode.UNAVAILABLE, StatusCode.TIMEOUT, StatusCode.NOT_PRIMARY):
+                    raise last_error from None
+        assert last_error is not None
+        raise last_error
+
+    async def register_node(self, node: NodeInfo) -> int:
+        response = await self._call("RegisterNode", mgmtd_pb2.RegisterNodeRequest(node=node_to_proto(node)))
+        return response.node_id
+
+    async def heartbeat(
+        self, node_id: int, node_type: NodeType, targets: list[tuple[int, str, LocalState, int, int, int]] = ()
+    ) -> int:
+        request = mgmtd_pb2.HeartbeatRequest(
+            node_id=node_id,
+            node_type=int(node_type),
+            targets=[
+                mgmtd_pb2.TargetReport(
+                    target_id=target_id, path=path, local_state=int(state), used_bytes=used,
+                    capacity_bytes=capacity, chunk_count=chunks,
+                )
+                for target_id, path, state, used, capacity, chunks in targets
+            ],
+        )
+        response = await self._call("Heartbeat", request)
+        return response.routing_version
+
+    async def get_routing_info(self, known_version: int = 0) -> RoutingInfo | None:
+        """The routing info, or None if `known_version` is still current."""
+        response = await self._call("GetRoutingInfo", mgmtd_pb2.GetRoutingInfoRequest(known_routing_version=known_version))
+        if not response.changed:
+            return None
+        return routing_from_proto(response.routing)
+
+    async def create_chain_table(self, table_id: int, replication_factor: int, replace: bool = False) -> None:
+        await self._call(
+            "CreateChainTable",
+            mgmtd_pb2.CreateChainTableRequest(table_id=table_id, replication_factor=replication_factor, replace=replace),
+        )
+
+    async def get_cluster_status(self) -> tuple[RoutingInfo, int, int]:
+        response = await self._call("GetClusterStatus", mgmtd_pb2.GetClusterStatusRequest())
+        return routing_from_proto(response.routing), response.now_ms, response.heartbeat_timeout_ms
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+        self._channels.clear()
+
+
+class RoutingWatcher:
+    """Keeps a RoutingInfo fresh: polls periodically and on demand."""
+
+    def __init__(self, mgmtd: MgmtdClient, refresh_interval_s: float = 1.0) -> None:
+        self.mgmtd = mgmtd
+        self.refresh_interval_s = refresh_interval_s
+        self.routing = RoutingInfo()
+        self._task: asyncio.Task | None = None
+        self._refresh_lock = asyncio.Lock()
+
+    async def refresh(self) -> RoutingInfo:
+        async with self._refresh_lock:
+            routing = await self.mgmtd.get_routing_info(self.routing.routing_version)
+            if routing is not None:
+                self.routing = routing
+        return self.routing
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval_s)
+            try:
+                await self.refresh()
+            except Fs3Error as error:
+                logger.debug("routing refresh failed: %s", error)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

@@ -1,0 +1,203 @@
+"""Framed RPC server: decode a request, call its handler, encode the reply.
+
+Handlers are `async def handler(request, context) -> response` where request
+and response are protobuf messages. A handler reports an error by raising
+`Fs3Error`; anything else is a bug, logged with its traceback and answered
+with INTERNAL so the caller gets an answer and the service keeps running.
+
+Bounds: each connection runs at most `inflight_requests_max` handlers at once
+(reading pauses beyond that); incoming payloads land in buffers from a
+`BufferPool` that are returned when the handler finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+from typing import Awaitable, Callable, Sequence
+
+from google.protobuf.message import DecodeError, Message
+
+from fs3._proto import common_pb2
+from fs3.errors import Fs3Error, StatusCode
+from fs3.net.buffer_pool import BufferPool
+from fs3.net.connection import FrameConnection
+from fs3.net.frame import FLAG_RESPONSE, FrameHeader, FrameLimits
+
+__all__ = ["RpcServer", "RpcContext", "ServerConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    inflight_requests_max: int = 128
+    payload_buffer_bytes: int = (1 << 20)
+    payload_buffer_count: int = 64
+    limits: FrameLimits = FrameLimits()
+
+
+class RpcContext:
+    """What a handler knows about its call besides the request message."""
+
+    __slots__ = ("peer", "payload", "_reply_payload", "_reply_release")
+
+    def __init__(self, peer: object, payload: memoryview | None) -> None:
+        self.peer = peer
+        self.payload = payload  # valid until the handler returns
+        self._reply_payload: Sequence[memoryview | bytes] = ()
+        self._reply_release: Callable[[], None] | None = None
+
+    def set_reply_payload(
+        self, buffers: Sequence[memoryview | bytes], release: Callable[[], None] | None = None
+    ) -> None:
+        """Send `buffers` after the reply message; `release` runs once they are sent."""
+        assert not self._reply_payload, "reply payload set twice"
+        self._reply_payload = buffers
+        self._reply_release = release
+
+
+Handler = Callable[[Message, RpcContext], Awaitable[Message]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Method:
+    request_type: type[Message]
+    handler: Handler
+    name: str
+
+
+class RpcServer:
+    """A TCP server for the framed protocol with registered methods."""
+
+    def __init__(self, config: ServerConfig = ServerConfig(), name: str = "rpc") -> None:
+        self.config = config
+        self.name = name
+        self._methods: dict[int, _Method] = {}
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[_ServerConnection] = set()
+        self.payload_pool = BufferPool(config.payload_buffer_bytes, config.payload_buffer_count)
+        self.port = 0
+
+    def register(self, method_id: int, request_type: type[Message], handler: Handler, name: str = "") -> None:
+        assert method_id not in self._methods, f"method {method_id} registered twice"
+        self._methods[method_id] = _Method(request_type, handler, name or handler.__name__)
+
+    async def start(self, host: str, port: int) -> int:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _ServerConnection(self), host, port, reuse_address=True, backlog=1024
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for connection in list(self._connections):
+                connection.close()
+            await self._server.wait_closed()
+            self._server = None
+
+
+class _ServerConnection(FrameConnection):
+    def __init__(self, server: RpcServer) -> None:
+        super().__init__(server.config.limits)
+        self.server = server
+        self.inflight = 0
+        self.reading_paused = False
+        self.peer: object = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server._connections.add(self)
+
+    def connection_closed(self, exc: Exception | None) -> None:
+        self.server._connections.discard(self)
+
+    def payload_sink(self, header: FrameHeader, message: bytes) -> tuple[memoryview, object] | None:
+        buffer = self.server.payload_pool.acquire(header.payload_length)
+        return buffer.view, buffer
+
+    def protocol_error(self, error: Fs3Error) -> None:
+        logger.warning("%s: bad frame from %s: %s", self.server.name, self.peer, error)
+        try:
+            self._send_error(0, 0, error)
+        except ConnectionError:
+            pass
+        self.close()
+
+    def frame_received(self, header: FrameHeader, message: bytes, payload: memoryview | None, owner: object) -> None:
+        if header.is_response:
+            if owner is not None:
+                owner.release()  # type: ignore[attr-defined]
+            self.protocol_error(Fs3Error(StatusCode.BAD_REQUEST, "server received a response frame"))
+            return
+        self.inflight += 1
+        if self.inflight >= self.server.config.inflight_requests_max and not self.reading_paused:
+            self.reading_paused = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+        asyncio.get_running_loop().create_task(self._serve(header, message, payload, owner))
+
+    async def _serve(self, header: FrameHeader, message: bytes, payload: memoryview | None, owner: object) -> None:
+        context = RpcContext(self.peer, payload)
+        try:
+            response = await self._dispatch(header, message, context)
+            self._send_response(header, response, context)
+            if context._reply_release is not None:
+                await self.wait_drained()
+        except Fs3Error as error:
+            self._try_send_error(header, error)
+        except ConnectionError:
+            pass
+        except Exception as error:  # a bug: keep serving, tell the caller
+            logger.exception("%s: handler for method %d failed", self.server.name, header.method_id)
+            self._try_send_error(header, Fs3Error(StatusCode.INTERNAL, f"internal error: {error!r}"))
+        finally:
+            if context._reply_release is not None:
+                context._reply_release()
+            if owner is not None:
+                owner.release()  # type: ignore[attr-defined]
+            self.inflight -= 1
+            if self.reading_paused and self.inflight < self.server.config.inflight_requests_max // 2:
+                self.reading_paused = False
+                if self.transport is not None and not self.closed:
+                    self.transport.resume_reading()
+
+    async def _dispatch(self, header: FrameHeader, message: bytes, context: RpcContext) -> Message:
+        method = self.server._methods.get(header.method_id)
+        if method is None:
+            raise Fs3Error(StatusCode.UNKNOWN_METHOD, f"unknown method id {header.method_id}")
+        request = method.request_type()
+        try:
+            request.ParseFromString(message)
+        except (DecodeError, ValueError, RuntimeError) as error:
+            raise Fs3Error(
+                StatusCode.BAD_REQUEST, f"{method.name}: request does not decode as {method.request_type.__name__}: {error}"
+            ) from None
+        return await method.handler(request, context)
+
+    def _send_response(self, request_header: FrameHeader, response: Message, context: RpcContext) -> None:
+        body = response.SerializeToString()
+        payload = context._reply_payload
+        payload_length = sum(len(part) for part in payload)
+        header = FrameHeader(request_header.method_id, FLAG_RESPONSE, 0, request_header.request_id, len(body), payload_length)
+        self.send_frame(header, body, payload)
+
+    def _try_send_error(self, request_header: FrameHeader, error: Fs3Error) -> None:
+        try:
+            self._send_error(request_header.method_id, request_header.request_id, error)
+        except ConnectionError:
+            pass
+
+    def _send_error(self, method_id: int, request_id: int, error: Fs3Error) -> None:
+        body = common_pb2.RpcError(code=error.code, message=error.message).SerializeToString()
+        header = FrameHeader(method_id, FLAG_RESPONSE, error.code, request_id, len(body), 0)
+        self.send_frame(header, body)

@@ -1,0 +1,52 @@
+"""Shared start-up for service processes: logging, uvloop, signals, shutdown.
+
+A service is an object with `async start()` and `async stop()`. SIGTERM and
+SIGINT trigger a clean stop; the process exits non-zero if start fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Protocol
+
+import uvloop
+
+__all__ = ["Service", "run_service", "setup_logging"]
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def setup_logging(level: str, name: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run_service(service: Service) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    assert sys.flags.optimize == 0, "services never run with python -O: asserts guard invariants"
+
+    async def main() -> int:
+        stop_requested = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stop_requested.set)
+        try:
+            await service.start()
+        except Exception:
+            logging.getLogger(__name__).exception("service failed to start")
+            await service.stop()
+            return 1
+        await stop_requested.wait()
+        await service.stop()
+        return 0
+
+    return uvloop.run(main())

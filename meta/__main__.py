@@ -1,0 +1,3 @@
+from fs3.meta.main import main
+
+raise SystemExit(main())

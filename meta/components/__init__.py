@@ -1,0 +1,1 @@
+"""Long-lived helpers of the metadata service (inode id allocator; later GC and session pruning)."""

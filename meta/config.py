@@ -1,0 +1,64 @@
+"""Limits and defaults of the metadata service, with their relations checked."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fs3.meta.types import Layout
+
+__all__ = ["MetaConfig", "DEFAULT_LAYOUT"]
+
+DEFAULT_LAYOUT = Layout(
+    chain_table_id=1,
+    chain_table_version=1,
+    chunk_size=1 << 20,
+    stripe_size=1,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetaConfig:
+    """Settings of one metadata service.
+
+    Attributes:
+        default_layout: the root directory's layout at format time.
+        chain_table_chains: chains in the default table; when > 0 a new file's
+            first_chain_index is drawn in [0, chain_table_chains), else in
+            [0, 2**32) and readers take it modulo the table size.
+        symlink_follow_max: symlinks followed in one path walk before ELOOP
+            (Linux: 40).
+        name_bytes_max / path_bytes_max: NAME_MAX and PATH_MAX.
+        readdir_limit_default / readdir_limit_max: page sizes of readdir.
+        ancestor_walk_max: ceiling of the rename loop-detection walk (the
+            deepest directory tree we accept).
+        inode_id_shards / inode_id_batch_size: inode id allocator shape.
+        op_deadline_s / op_retries_max: transaction retry bounds per call.
+    """
+
+    default_layout: Layout = DEFAULT_LAYOUT
+    chain_table_chains: int = 0
+    symlink_follow_max: int = 40
+    name_bytes_max: int = 255
+    path_bytes_max: int = 4096
+    readdir_limit_default: int = 1000
+    readdir_limit_max: int = 10000
+    ancestor_walk_max: int = 65536
+    inode_id_shards: int = 32
+    inode_id_batch_size: int = 256
+    op_deadline_s: float = 30.0
+    op_retries_max: int = 100
+
+    def check(self) -> None:
+        """Assert the relations between settings (call once at start-up)."""
+        assert self.default_layout.chunk_size > 0, "chunk size must be positive"
+        assert self.default_layout.stripe_size > 0, "stripe size must be positive"
+        assert self.chain_table_chains >= 0
+        assert 0 < self.name_bytes_max <= self.path_bytes_max
+        assert self.symlink_follow_max >= 1
+        assert 0 < self.readdir_limit_default <= self.readdir_limit_max
+        # A path of one-byte names nests at most path_bytes_max/2 directories.
+        assert self.ancestor_walk_max >= self.path_bytes_max // 2
+        assert 1 <= self.inode_id_shards <= 1 << 16
+        assert self.inode_id_batch_size >= 1
+        assert self.op_deadline_s > 0
+        assert self.op_retries_max >= 1

@@ -1,0 +1,24 @@
+"""Flag values of open/create and rename, as Linux defines them (x86-64/arm64)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE", "O_CREAT", "O_EXCL", "O_TRUNC",
+    "O_APPEND", "O_DIRECTORY", "O_NOFOLLOW", "RENAME_NOREPLACE", "RENAME_EXCHANGE",
+    "RENAME_FLAGS_KNOWN",
+]
+
+O_RDONLY = 0
+O_WRONLY = 1
+O_RDWR = 2
+O_ACCMODE = 3
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+O_DIRECTORY = 0o200000
+O_NOFOLLOW = 0o400000
+
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+RENAME_FLAGS_KNOWN = RENAME_NOREPLACE | RENAME_EXCHANGE

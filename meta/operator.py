@@ -1,0 +1,224 @@
+"""MetaOperator: the single entry point of metadata operations.
+
+A call flows: validate the request -> build one op from `fs3.meta.ops`
+-> `run_transaction` runs `op.run(txn)` and commits, retrying conflicts
+under the configured deadline -> the op's dataclass result (or Fs3Error).
+Ops decide only from what they read in their transaction, so re-running
+one is safe. Ids that must stay stable across retries (write session ids)
+are drawn here, before the transaction.
+"""
+
+from __future__ import annotations
+
+import errno
+import random
+from typing import Awaitable, Callable, TypeVar
+
+from fs3.errors import Fs3Error, StatusCode, fs_error
+from fs3.kv.interface import KvEngine, RetryPolicy, Transaction, TransactionRetryLimit, run_transaction
+from fs3.meta.clock import Clock, WallClock
+from fs3.meta.components.inode_id_allocator import InodeIdAllocator
+from fs3.meta.config import MetaConfig
+from fs3.meta.flags import O_WRONLY
+from fs3.meta.ops._common import OpContext
+from fs3.meta.ops.close import CloseOp
+from fs3.meta.ops.create import CreateOp
+from fs3.meta.ops.link import LinkOp
+from fs3.meta.ops.mkdir import MkdirOp
+from fs3.meta.ops.open import OpenOp
+from fs3.meta.ops.readdir import ReaddirOp
+from fs3.meta.ops.readlink import ReadlinkOp
+from fs3.meta.ops.rename import RenameOp
+from fs3.meta.ops.rmdir import RmdirOp
+from fs3.meta.ops.set_length import SetLengthOp
+from fs3.meta.ops.stat import StatOp
+from fs3.meta.ops.stat_inode import StatInodeOp
+from fs3.meta.ops.symlink import SymlinkOp
+from fs3.meta.ops.unlink import UnlinkOp
+from fs3.meta.store.names import check_path
+from fs3.meta.types import Inode, OpenResult, PathAt, ReaddirResult, UserInfo
+
+__all__ = ["MetaOperator"]
+
+T = TypeVar("T")
+
+_U32_MAX = (1 << 32) - 1
+_U64_MAX = (1 << 64) - 1
+_MODE_BITS = 0o7777
+_REQUEST_ID_BYTES_MAX = 64
+
+
+class MetaOperator:
+    """Runs metadata operations on a KV engine. Stateless apart from its
+    inode-id batch: any number of operators may share one namespace.
+
+    Args:
+        engine: the KV engine holding the namespace (formatted with format_namespace).
+        config: limits, deadline, id allocation.
+        clock: time source for timestamps (default: wall clock).
+        rng: randomness for session ids, allocator shards and retry jitter.
+    """
+
+    def __init__(
+        self,
+        engine: KvEngine,
+        *,
+        config: MetaConfig,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        config.check()
+        self._engine = engine
+        self._config = config
+        self._clock = clock or WallClock()
+        self._rng = rng or random.Random()
+        self._policy = RetryPolicy(retries_max=config.op_retries_max, deadline_s=config.op_deadline_s)
+        self._allocator = InodeIdAllocator(
+            engine,
+            shards=config.inode_id_shards,
+            batch_size=config.inode_id_batch_size,
+            rng=self._rng,
+            policy=self._policy,
+        )
+
+    async def stat(self, user: UserInfo, path_at: PathAt, follow_last_symlink: bool = True) -> Inode:
+        self._check_path_at(path_at)
+        return await self._run(StatOp(self._context(user), path_at, follow_last_symlink).run)
+
+    async def stat_inode(self, user: UserInfo, inode_id: int) -> Inode:
+        self._check_inode_id(inode_id)
+        return await self._run(StatInodeOp(self._context(user), inode_id).run)
+
+    async def mkdir(self, user: UserInfo, path_at: PathAt, mode: int, recursive: bool = False) -> Inode:
+        self._check_path_at(path_at)
+        self._check_mode(mode)
+        return await self._run(MkdirOp(self._context(user), path_at, mode, recursive).run)
+
+    async def create(
+        self,
+        user: UserInfo,
+        path_at: PathAt,
+        mode: int,
+        flags: int = O_WRONLY,
+        client_id: int = 0,
+        request_id: bytes = b"",
+    ) -> OpenResult:
+        self._check_path_at(path_at)
+        self._check_mode(mode)
+        self._check_u32(flags, "flags")
+        self._check_u64(client_id, "client_id")
+        if len(request_id) > _REQUEST_ID_BYTES_MAX:
+            raise fs_error(errno.EINVAL, f"request_id longer than {_REQUEST_ID_BYTES_MAX} bytes")
+        op = CreateOp(self._context(user), path_at, mode, flags, client_id, request_id, self._new_session_id())
+        return await self._run(op.run)
+
+    async def open(self, user: UserInfo, path_at: PathAt, flags: int, client_id: int = 0) -> OpenResult:
+        self._check_path_at(path_at)
+        self._check_u32(flags, "flags")
+        self._check_u64(client_id, "client_id")
+        op = OpenOp(self._context(user), path_at, flags, client_id, self._new_session_id())
+        return await self._run(op.run)
+
+    async def close(
+        self,
+        user: UserInfo,
+        inode_id: int,
+        client_id: int,
+        session_id: int,
+        wrote: bool = False,
+        length_hint: int = 0,
+    ) -> Inode | None:
+        self._check_inode_id(inode_id)
+        self._check_u64(session_id, "session_id")
+        self._check_u64(length_hint, "length_hint")
+        op = CloseOp(self._context(user), inode_id, client_id, session_id, wrote, length_hint)
+        return await self._run(op.run)
+
+    async def set_length(self, user: UserInfo, inode_id: int, length: int, only_grow: bool = False) -> Inode:
+        self._check_inode_id(inode_id)
+        self._check_u64(length, "length")
+        return await self._run(SetLengthOp(self._context(user), inode_id, length, only_grow).run)
+
+    async def readdir(
+        self,
+        user: UserInfo,
+        path_at: PathAt,
+        after_name: bytes = b"",
+        limit: int = 0,
+        with_inodes: bool = False,
+    ) -> ReaddirResult:
+        self._check_path_at(path_at)
+        self._check_u32(limit, "limit")
+        op = ReaddirOp(self._context(user), path_at, after_name, limit, with_inodes)
+        return await self._run(op.run)
+
+    async def unlink(self, user: UserInfo, path_at: PathAt) -> None:
+        self._check_path_at(path_at)
+        await self._run(UnlinkOp(self._context(user), path_at).run)
+
+    async def rmdir(self, user: UserInfo, path_at: PathAt) -> None:
+        self._check_path_at(path_at)
+        await self._run(RmdirOp(self._context(user), path_at).run)
+
+    async def rename(self, user: UserInfo, src: PathAt, dst: PathAt, flags: int = 0) -> Inode:
+        self._check_path_at(src)
+        self._check_path_at(dst)
+        self._check_u32(flags, "flags")
+        return await self._run(RenameOp(self._context(user), src, dst, flags).run)
+
+    async def symlink(self, user: UserInfo, path_at: PathAt, target: bytes) -> Inode:
+        self._check_path_at(path_at)
+        check_path(target, self._config)
+        return await self._run(SymlinkOp(self._context(user), path_at, target).run)
+
+    async def readlink(self, user: UserInfo, path_at: PathAt) -> bytes:
+        self._check_path_at(path_at)
+        return await self._run(ReadlinkOp(self._context(user), path_at).run)
+
+    async def link(self, user: UserInfo, old_path: PathAt, new_path: PathAt) -> Inode:
+        self._check_path_at(old_path)
+        self._check_path_at(new_path)
+        return await self._run(LinkOp(self._context(user), old_path, new_path).run)
+
+    def _context(self, user: UserInfo) -> OpContext:
+        self._check_u32(user.uid, "uid")
+        self._check_u32(user.gid, "gid")
+        return OpContext(
+            user=user,
+            config=self._config,
+            now_ns=self._clock.now_ns(),
+            allocate_inode_id=self._allocator.allocate,
+        )
+
+    async def _run(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        try:
+            return await run_transaction(self._engine, body, policy=self._policy, rng=self._rng)
+        except TransactionRetryLimit as error:
+            raise Fs3Error(StatusCode.TIMEOUT, f"metadata transaction did not commit: {error}") from error
+
+    def _new_session_id(self) -> int:
+        return self._rng.getrandbits(63) + 1
+
+    def _check_path_at(self, path_at: PathAt) -> None:
+        self._check_u64(path_at.parent, "parent")
+        check_path(path_at.path, self._config)
+
+    def _check_inode_id(self, inode_id: int) -> None:
+        self._check_u64(inode_id, "inode_id")
+        if inode_id == 0:
+            raise fs_error(errno.ENOENT, "inode id 0 does not exist")
+
+    @staticmethod
+    def _check_mode(mode: int) -> None:
+        if not 0 <= mode <= _MODE_BITS:
+            raise fs_error(errno.EINVAL, f"mode {mode:#o} has bits outside 0o7777")
+
+    @staticmethod
+    def _check_u32(value: int, what: str) -> None:
+        if not 0 <= value <= _U32_MAX:
+            raise fs_error(errno.EINVAL, f"{what} {value} out of u32 range")
+
+    @staticmethod
+    def _check_u64(value: int, what: str) -> None:
+        if not 0 <= value <= _U64_MAX:
+            raise fs_error(errno.EINVAL, f"{what} {value} out of u64 range")

@@ -1,0 +1,139 @@
+"""The metadata service's value types, one dataclass per wire message.
+
+Each dataclass maps field for field onto its message in
+`proto/fs3/_proto/meta.proto` / `common.proto`; a service codec converts
+between them. Nothing here imports protobuf: cores take and return these.
+Encoding for the KV store lives in `meta/store/` (inode.py, dir_entry.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+__all__ = [
+    "ROOT_INODE_ID",
+    "InodeType",
+    "Layout",
+    "Inode",
+    "DirEntry",
+    "UserInfo",
+    "PathAt",
+    "OpenResult",
+    "ReaddirResult",
+]
+
+# The root directory's inode id; PathAt.parent 0 also means the root.
+ROOT_INODE_ID = 1
+
+
+class InodeType(enum.IntEnum):
+    """Values equal the proto enum InodeType (0 is unspecified on the wire)."""
+
+    FILE = 1
+    DIRECTORY = 2
+    SYMLINK = 3
+    FIFO = 4
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Layout:
+    """Where a file's chunks live: a chain table and how chunks map onto it.
+
+    Chunk `i` of a file goes to chain `(first_chain_index + shuffled(i)) %
+    chains` of table `chain_table_id`; `shuffle_seed` seeds that shuffle.
+    """
+
+    chain_table_id: int
+    chain_table_version: int
+    chunk_size: int
+    stripe_size: int
+    first_chain_index: int = 0
+    shuffle_seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Inode:
+    """A file, directory, symlink or FIFO.
+
+    `mode` holds only permission bits (incl. setuid/setgid/sticky: 0o7777);
+    the type is `inode_type`. Directories report `nlink` 1 (like btrfs: "the
+    count is not tracked"), files their hard-link count. `parent` is set for
+    directories only (0 for others); the root is its own parent.
+    """
+
+    inode_id: int
+    inode_type: InodeType
+    mode: int
+    uid: int
+    gid: int
+    nlink: int
+    length: int = 0
+    atime_ns: int = 0
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    layout: Layout | None = None
+    symlink_target: bytes = b""
+    parent: int = 0
+    rdev: int = 0
+
+    @property
+    def is_directory(self) -> bool:
+        return self.inode_type == InodeType.DIRECTORY
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.inode_type == InodeType.SYMLINK
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DirEntry:
+    """One name in a directory."""
+
+    name: bytes
+    inode_id: int
+    inode_type: InodeType
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UserInfo:
+    """The identity a request acts as. uid 0 is root."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+    token: str = ""
+
+    def in_group(self, gid: int) -> bool:
+        return gid == self.gid or gid in self.groups
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PathAt:
+    """A path relative to directory `parent`; an absolute path ignores it.
+
+    parent 0 means the root directory.
+    """
+
+    parent: int
+    path: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpenResult:
+    """Reply of open and create: the inode (with layout) and the write
+    session id (0 when not opened for writing)."""
+
+    inode: Inode
+    session_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReaddirResult:
+    """One page of a listing. `inodes` is empty unless asked for, else
+    parallel to `entries`. `more` says a next page exists: ask again with
+    after_name = entries[-1].name."""
+
+    entries: tuple[DirEntry, ...]
+    inodes: tuple[Inode, ...]
+    more: bool

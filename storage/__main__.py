@@ -1,0 +1,3 @@
+from fs3.storage.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,19 @@
+"""Per-target chunk engine: versioned, checksummed chunks on a local disk.
+
+Layering, bottom up: `types` (ids, metadata, config), `buffers` (aligned
+buffer pool), `data_files` (file names, direct I/O), `metadata_store`
+(SQLite rows), `engine` (the `ChunkEngine` the storage service calls).
+"""
+
+from .buffers import AlignedBufferPool
+from .engine import ChunkEngine
+from .types import ChunkEngineConfig, ChunkId, ChunkMeta, TargetSpace
+
+__all__ = [
+    "AlignedBufferPool",
+    "ChunkEngine",
+    "ChunkEngineConfig",
+    "ChunkId",
+    "ChunkMeta",
+    "TargetSpace",
+]

@@ -1,0 +1,200 @@
+"""Chunk metadata in SQLite: one row per chunk, one atomic statement per change.
+
+The data of every chunk version lives in its own file (see `data_files.py`);
+this store says which files are live. A version becomes visible (pending or
+committed) exactly when the row naming its file commits, so a crash before
+that leaves only an unreferenced file, which the engine deletes on open.
+
+Not thread-safe by itself: the engine serialises calls under its lock (one
+connection, `check_same_thread=False`).
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fs3.errors import Fs3Error
+
+from .types import ChunkId, ChunkMeta
+
+__all__ = ["ChunkRecord", "MetadataStore"]
+
+_SCHEMA_VERSION = 1
+
+_COLUMNS = (
+    "chunk_id, chain_version, committed_version, committed_file, committed_length, committed_crc32c, "
+    "pending_version, pending_file, pending_length, pending_crc32c"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """One metadata row: the public ChunkMeta plus the data file generations.
+
+    A file generation is a per-target counter that makes every data file name
+    unique, so a replaced pending version never reuses the name of the file a
+    concurrent relaxed reader may still hold open.
+    """
+
+    chunk_id: ChunkId
+    chain_version: int
+    committed_version: int
+    committed_file: int
+    committed_length: int
+    committed_crc32c: int
+    pending_version: int
+    pending_file: int
+    pending_length: int
+    pending_crc32c: int
+
+    def check(self) -> None:
+        """Assert the invariants of a stored chunk; a failure is an engine bug."""
+        assert self.committed_version >= 0, f"{self}: negative committed version"
+        assert self.pending_version in (0, self.committed_version + 1), (
+            f"{self}: pending version must be 0 or committed + 1"
+        )
+        assert self.committed_version > 0 or self.pending_version > 0, f"{self}: chunk with no version"
+        assert (self.committed_version == 0) == (self.committed_file == 0), f"{self}: committed file mismatch"
+        assert (self.pending_version == 0) == (self.pending_file == 0), f"{self}: pending file mismatch"
+        assert self.committed_version > 0 or (self.committed_length == 0 and self.committed_crc32c == 0)
+        assert self.pending_version > 0 or (self.pending_length == 0 and self.pending_crc32c == 0)
+        assert self.committed_length >= 0 and self.pending_length >= 0, f"{self}: negative length"
+        assert self.committed_file == 0 or self.committed_file != self.pending_file, f"{self}: shared file"
+        assert self.chain_version >= 0, f"{self}: negative chain version"
+
+    def to_meta(self) -> ChunkMeta:
+        return ChunkMeta(
+            chunk_id=self.chunk_id,
+            committed_version=self.committed_version,
+            pending_version=self.pending_version,
+            chain_version=self.chain_version,
+            length=self.committed_length,
+            crc32c=self.committed_crc32c,
+            pending_length=self.pending_length,
+            pending_crc32c=self.pending_crc32c,
+        )
+
+    def live_files(self) -> list[tuple[int, int, int]]:
+        """(version, file generation, length) of each data file this row references."""
+        files = []
+        if self.committed_version:
+            files.append((self.committed_version, self.committed_file, self.committed_length))
+        if self.pending_version:
+            files.append((self.pending_version, self.pending_file, self.pending_length))
+        return files
+
+
+def _record_from_row(row: tuple) -> ChunkRecord:
+    record = ChunkRecord(ChunkId.from_bytes(row[0]), *row[1:])
+    record.check()
+    return record
+
+
+def _store_error(error: sqlite3.Error, what: str) -> Fs3Error:
+    """Map SQLite failures to the errors a disk causes: full -> ENOSPC, else EIO."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF) == sqlite3.SQLITE_FULL:
+        return Fs3Error(errno.ENOSPC, f"chunk metadata store full while {what}: {error}")
+    return Fs3Error(errno.EIO, f"chunk metadata store failed while {what}: {error}")
+
+
+class MetadataStore:
+    """The SQLite database of one target.
+
+    Args:
+        path: database file; created if missing.
+        synchronous: "NORMAL" (durable across process crashes; WAL fsyncs at
+            checkpoints) or "FULL" (fsync per commit, durable across power loss).
+    """
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        assert synchronous in ("NORMAL", "FULL"), synchronous
+        try:
+            # isolation_level=None: every statement commits on its own, so each
+            # change below is exactly one atomic SQLite transaction.
+            self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute(f"PRAGMA synchronous={synchronous}")
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS chunks ("
+                " chunk_id BLOB PRIMARY KEY,"
+                " chain_version INTEGER NOT NULL,"
+                " committed_version INTEGER NOT NULL, committed_file INTEGER NOT NULL,"
+                " committed_length INTEGER NOT NULL, committed_crc32c INTEGER NOT NULL,"
+                " pending_version INTEGER NOT NULL, pending_file INTEGER NOT NULL,"
+                " pending_length INTEGER NOT NULL, pending_crc32c INTEGER NOT NULL"
+                ") WITHOUT ROWID"
+            )
+            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                self._connection.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            elif version != _SCHEMA_VERSION:
+                raise Fs3Error(errno.EIO, f"{path}: unknown chunk metadata schema version {version}")
+        except sqlite3.Error as error:
+            raise _store_error(error, f"opening {path}") from error
+
+    def get(self, chunk_id: ChunkId) -> ChunkRecord | None:
+        try:
+            row = self._connection.execute(
+                f"SELECT {_COLUMNS} FROM chunks WHERE chunk_id = ?", (chunk_id.to_bytes(),)
+            ).fetchone()
+        except sqlite3.Error as error:
+            raise _store_error(error, f"reading chunk {chunk_id}") from error
+        return None if row is None else _record_from_row(row)
+
+    def put(self, record: ChunkRecord) -> None:
+        """Insert or replace one chunk's row in one transaction."""
+        record.check()
+        try:
+            self._connection.execute(
+                f"INSERT OR REPLACE INTO chunks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.chunk_id.to_bytes(),
+                    record.chain_version,
+                    record.committed_version,
+                    record.committed_file,
+                    record.committed_length,
+                    record.committed_crc32c,
+                    record.pending_version,
+                    record.pending_file,
+                    record.pending_length,
+                    record.pending_crc32c,
+                ),
+            )
+        except sqlite3.Error as error:
+            raise _store_error(error, f"writing chunk {record.chunk_id}") from error
+
+    def delete(self, chunk_id: ChunkId) -> None:
+        try:
+            self._connection.execute("DELETE FROM chunks WHERE chunk_id = ?", (chunk_id.to_bytes(),))
+        except sqlite3.Error as error:
+            raise _store_error(error, f"removing chunk {chunk_id}") from error
+
+    def scan(self, first: ChunkId | None = None, last: ChunkId | None = None, *, descending: bool = False,
+             limit: int = -1) -> Iterator[ChunkRecord]:
+        """Rows with first <= chunk_id <= last, in chunk id order.
+
+        Fetches everything first: the caller holds the engine lock meanwhile,
+        and a lazy cursor would interleave with other statements.
+        """
+        low = (first or ChunkId(0, 0)).to_bytes()
+        high = (last or ChunkId((1 << 64) - 1, (1 << 32) - 1)).to_bytes()
+        order = "DESC" if descending else "ASC"
+        try:
+            rows = self._connection.execute(
+                f"SELECT {_COLUMNS} FROM chunks WHERE chunk_id >= ? AND chunk_id <= ? "
+                f"ORDER BY chunk_id {order} LIMIT ?",
+                (low, high, limit),
+            ).fetchall()
+        except sqlite3.Error as error:
+            raise _store_error(error, "scanning chunks") from error
+        return iter([_record_from_row(row) for row in rows])
+
+    def close(self) -> None:
+        try:
+            self._connection.close()
+        except sqlite3.Error as error:
+            raise _store_error(error, "closing") from error

@@ -1,0 +1,130 @@
+"""Value types the chunk engine takes and returns: ids, metadata, space, config.
+
+These are plain frozen dataclasses so the storage service can pass them
+between threads and encode them for RPCs without touching engine internals.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from fs3.errors import Fs3Error, StatusCode
+
+__all__ = ["ChunkId", "ChunkMeta", "TargetSpace", "ChunkEngineConfig", "INODE_ID_MAX", "CHUNK_INDEX_MAX"]
+
+INODE_ID_MAX = (1 << 64) - 1
+CHUNK_INDEX_MAX = (1 << 32) - 1
+DIRECT_IO_ALIGNMENT_BYTES = 4096
+MIB = 1 << 20
+
+_CHUNK_ID_STRUCT = struct.Struct(">QI")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class ChunkId:
+    """One chunk of one file: `(inode_id, chunk_index)`.
+
+    Encoded big-endian so that byte order equals numeric order: the chunks of
+    one inode sit next to each other in the metadata store, sorted by index,
+    which makes `last_chunk` and `remove_chunks_from` range scans.
+    """
+
+    inode_id: int
+    chunk_index: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.inode_id <= INODE_ID_MAX:
+            raise Fs3Error(StatusCode.BAD_REQUEST, f"inode id {self.inode_id} is not a u64")
+        if not 0 <= self.chunk_index <= CHUNK_INDEX_MAX:
+            raise Fs3Error(StatusCode.BAD_REQUEST, f"chunk index {self.chunk_index} is not a u32")
+
+    def to_bytes(self) -> bytes:
+        return _CHUNK_ID_STRUCT.pack(self.inode_id, self.chunk_index)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ChunkId:
+        if len(data) != _CHUNK_ID_STRUCT.size:
+            raise Fs3Error(StatusCode.BAD_REQUEST, f"a chunk id is 12 bytes, got {len(data)}")
+        inode_id, chunk_index = _CHUNK_ID_STRUCT.unpack(data)
+        return cls(inode_id, chunk_index)
+
+    def __str__(self) -> str:
+        return f"{self.inode_id:016x}:{self.chunk_index:08x}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkMeta:
+    """What the engine knows about one chunk.
+
+    `committed_version` 0 means no committed content yet (only a pending
+    version exists); `pending_version` 0 means no pending version.
+    `chain_version` is the chain version of the last write applied.
+    """
+
+    chunk_id: ChunkId
+    committed_version: int
+    pending_version: int
+    chain_version: int
+    length: int
+    crc32c: int
+    pending_length: int
+    pending_crc32c: int
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpace:
+    """Space of one target, for heartbeats and placement."""
+
+    used_bytes: int
+    capacity_bytes: int
+    free_bytes: int
+    chunk_count: int
+
+
+_SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkEngineConfig:
+    """Limits and knobs of one chunk engine, checked when constructed.
+
+    Args:
+        chunk_size_bytes_max: largest chunk a request may name.
+        direct_io: use O_DIRECT for aligned I/O when the file system allows it.
+        metadata_synchronous: SQLite `synchronous` pragma. NORMAL survives a
+            process kill; FULL also survives power loss (with `data_fsync`).
+        data_fsync: fdatasync each new data file before its metadata commits,
+            so a power loss cannot leave metadata pointing at unwritten data.
+        capacity_bytes: space limit of the target; 0 = the file system's.
+        buffer_size_bytes: size of each pooled aligned buffer; chunks larger
+            than this are streamed through it in pieces.
+        buffer_count: pooled buffers, i.e. how many partial reads/writes run
+            at once; more callers wait.
+        buffer_wait_seconds_max: how long a caller waits for a buffer.
+    """
+
+    chunk_size_bytes_max: int = 64 * MIB
+    direct_io: bool = True
+    metadata_synchronous: str = "NORMAL"
+    data_fsync: bool = False
+    capacity_bytes: int = 0
+    buffer_size_bytes: int = 1 * MIB
+    buffer_count: int = 8
+    buffer_wait_seconds_max: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not DIRECT_IO_ALIGNMENT_BYTES <= self.chunk_size_bytes_max <= 1024 * MIB:
+            raise ValueError(f"chunk_size_bytes_max {self.chunk_size_bytes_max} not in [4 KiB, 1 GiB]")
+        if self.metadata_synchronous not in _SYNCHRONOUS_MODES:
+            raise ValueError(f"metadata_synchronous must be one of {_SYNCHRONOUS_MODES}")
+        if self.capacity_bytes < 0:
+            raise ValueError("capacity_bytes must be >= 0 (0 = the file system's)")
+        if not DIRECT_IO_ALIGNMENT_BYTES <= self.buffer_size_bytes <= 64 * MIB:
+            raise ValueError(f"buffer_size_bytes {self.buffer_size_bytes} not in [4 KiB, 64 MiB]")
+        if self.buffer_size_bytes % DIRECT_IO_ALIGNMENT_BYTES != 0:
+            raise ValueError("buffer_size_bytes must be a multiple of 4096 (direct I/O)")
+        if not 1 <= self.buffer_count <= 1024:
+            raise ValueError(f"buffer_count {self.buffer_count} not in [1, 1024]")
+        if not 0 < self.buffer_wait_seconds_max <= 3600:
+            raise ValueError("buffer_wait_seconds_max must be in (0, 3600]")

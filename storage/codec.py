@@ -1,0 +1,46 @@
+"""Storage wire messages <-> storage core dataclasses."""
+
+from __future__ import annotations
+
+from fs3._proto import storage_pb2
+from fs3.storage.chunk_engine import ChunkId, ChunkMeta
+from fs3.storage.requests import ReadRequest, WriteRequest
+
+__all__ = ["write_request_from_proto", "write_request_to_proto", "read_request_from_proto", "chunk_meta_to_proto"]
+
+
+def write_request_from_proto(message: storage_pb2.WriteChunkRequest) -> WriteRequest:
+    return WriteRequest(
+        chain_id=message.chain_id, chain_version=message.chain_version,
+        chunk_id=ChunkId(message.chunk.inode_id, message.chunk.chunk_index), offset=message.offset,
+        length=message.length, chunk_size=message.chunk_size, payload_crc32c=message.payload_crc32c,
+        full_chunk_replace=message.full_chunk_replace, target_id=message.target_id,
+        client_id=message.client_id, request_seq=message.request_seq, from_predecessor=message.from_predecessor,
+    )
+
+
+def write_request_to_proto(request: WriteRequest) -> storage_pb2.WriteChunkRequest:
+    return storage_pb2.WriteChunkRequest(
+        chain_id=request.chain_id, chain_version=request.chain_version,
+        chunk=storage_pb2.ChunkId(inode_id=request.chunk_id.inode_id, chunk_index=request.chunk_id.chunk_index),
+        offset=request.offset, length=request.length, chunk_size=request.chunk_size,
+        payload_crc32c=request.payload_crc32c, full_chunk_replace=request.full_chunk_replace,
+        target_id=request.target_id, client_id=request.client_id, request_seq=request.request_seq,
+        from_predecessor=request.from_predecessor,
+    )
+
+
+def read_request_from_proto(message: storage_pb2.ReadChunkRequest) -> ReadRequest:
+    return ReadRequest(
+        chain_id=message.chain_id, chain_version=message.chain_version,
+        chunk_id=ChunkId(message.chunk.inode_id, message.chunk.chunk_index), offset=message.offset,
+        length=message.length, target_id=message.target_id, relaxed=message.relaxed,
+    )
+
+
+def chunk_meta_to_proto(meta: ChunkMeta) -> storage_pb2.ChunkMeta:
+    return storage_pb2.ChunkMeta(
+        chunk=storage_pb2.ChunkId(inode_id=meta.chunk_id.inode_id, chunk_index=meta.chunk_id.chunk_index),
+        committed_version=meta.committed_version, pending_version=meta.pending_version,
+        chain_version=meta.chain_version, length=meta.length, crc32c=meta.crc32c,
+    )

@@ -1,0 +1,93 @@
+"""The storage service process: `python -m fs3.storage --config storage.toml`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from fs3.config import StorageServiceConfig, load_config
+from fs3.mgmtd.agent import NodeAgent
+from fs3.mgmtd.client import MgmtdClient
+from fs3.net.client import ClientConfig, RpcClientPool
+from fs3.net.server import RpcServer, ServerConfig
+from fs3.routing import LocalState, NodeType
+from fs3.service_runner import run_service, setup_logging
+from fs3.storage.chunk_engine import ChunkEngineConfig
+from fs3.storage.node import StorageNode
+from fs3.storage.replication.forward import RpcForwarder
+from fs3.storage.service import register_storage_service
+from fs3.storage.target import StorageTarget
+
+logger = logging.getLogger(__name__)
+
+
+class StorageServer:
+    def __init__(self, config: StorageServiceConfig) -> None:
+        self.config = config
+        self.executor = ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="storage-io")
+        self.targets: dict[int, StorageTarget] = {}
+        self.server = RpcServer(
+            ServerConfig(
+                inflight_requests_max=config.inflight_requests_max,
+                payload_buffer_bytes=1 << 20,
+                payload_buffer_count=config.payload_buffer_count,
+            ),
+            name=f"storage-{config.node_id}",
+        )
+        self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.forward_timeout_s))
+        self.agent: NodeAgent | None = None
+
+    async def _target_reports(self):
+        reports = []
+        for target in self.targets.values():
+            space = await target.space()
+            reports.append(
+                (target.target_id, target.path, LocalState.UP_TO_DATE, space.used_bytes, space.capacity_bytes,
+                 space.chunk_count)
+            )
+        return reports
+
+    async def start(self) -> None:
+        engine_config = ChunkEngineConfig(chunk_size_bytes_max=self.config.chunk_size_bytes_max,
+                                          direct_io=self.config.direct_io)
+        for target_config in self.config.targets:
+            self.targets[target_config.target_id] = StorageTarget(
+                target_config.target_id, target_config.path, self.executor, engine_config
+            )
+        port = await self.server.start(self.config.host, self.config.port)
+        self.agent = NodeAgent(
+            MgmtdClient(self.config.mgmtd_addresses), self.config.node_id, NodeType.STORAGE, self.config.host, port,
+            heartbeat_interval_s=self.config.heartbeat_interval_s, target_reports=self._target_reports,
+        )
+        node = StorageNode(
+            self.config.node_id, self.targets, self.agent.current_routing, self.agent.refresh_routing,
+            RpcForwarder(self.clients, self.agent.current_routing, self.config.forward_timeout_s),
+            chunk_size_bytes_max=self.config.chunk_size_bytes_max,
+            forward_retries_max=self.config.forward_retries_max,
+        )
+        register_storage_service(self.server, node)
+        await self.agent.start()
+        logger.info("storage node %d serving %d targets on port %d", self.config.node_id, len(self.targets), port)
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        if self.agent is not None:
+            await self.agent.stop()
+        await self.clients.close()
+        self.executor.shutdown(wait=True)
+        for target in self.targets.values():
+            target.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="fs3 storage service")
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args()
+    config = load_config(StorageServiceConfig, args.config)
+    setup_logging(config.log_level, f"storage-{config.node_id}")
+    return run_service(StorageServer(config))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

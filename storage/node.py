@@ -1,0 +1,224 @@
+"""The storage service's core: validate, lock, write locally, forward, commit.
+
+This implements the write and read halves of CRAQ as
+`shared/design/replication.md` states them:
+
+- every hop checks the request's chain version against its routing info;
+- writes to a chunk are serialised by the chunk lock at each target;
+- a non-tail target stores a pending version, forwards to its successor,
+  and commits when the successor acknowledges; the tail commits at once;
+- reads are served by any serving replica; a chunk with a pending version
+  answers CHUNK_PENDING unless the read is relaxed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+from typing import Awaitable, Callable, Protocol
+
+import crc32c
+
+from fs3.errors import Fs3Error, StatusCode
+from fs3.routing import PublicState, RoutingInfo, TargetInfo
+from fs3.storage.chunk_engine import ChunkId
+from fs3.storage.requests import ReadRequest, ReadResult, WriteRequest, WriteResult
+from fs3.storage.target import StorageTarget
+
+__all__ = ["StorageNode", "Forwarder"]
+
+logger = logging.getLogger(__name__)
+
+_WRITABLE = (PublicState.SERVING, PublicState.SYNCING)
+
+
+class Forwarder(Protocol):
+    async def forward_write(self, successor: TargetInfo, request: WriteRequest, payload: memoryview) -> WriteResult: ...
+
+
+class StorageNode:
+    def __init__(
+        self,
+        node_id: int,
+        targets: dict[int, StorageTarget],
+        routing: Callable[[], RoutingInfo],
+        refresh_routing: Callable[[], Awaitable[RoutingInfo]],
+        forwarder: Forwarder,
+        *,
+        chunk_size_bytes_max: int,
+        forward_retries_max: int,
+        forward_retry_delay_s: float = 0.2,
+    ) -> None:
+        self.node_id = node_id
+        self.targets = targets
+        self._routing = routing
+        self._refresh_routing = refresh_routing
+        self.forwarder = forwarder
+        self.chunk_size_bytes_max = chunk_size_bytes_max
+        self.forward_retries_max = forward_retries_max
+        self.forward_retry_delay_s = forward_retry_delay_s
+
+    # ---- validation -----------------------------------------------------------
+    async def _check_chain_version(self, chain_id: int, chain_version: int) -> RoutingInfo:
+        routing = self._routing()
+        chain = routing.chain(chain_id)
+        if chain is None or (chain_version and chain.chain_version < chain_version):
+            routing = await self._refresh_routing()
+            chain = routing.chain(chain_id)
+        if chain is None:
+            raise Fs3Error(StatusCode.UNKNOWN_CHAIN, f"chain {chain_id} does not exist")
+        if chain_version and chain.chain_version != chain_version:
+            raise Fs3Error(
+                StatusCode.STALE_CHAIN_VERSION,
+                f"chain {chain_id}: request has version {chain_version}, target knows {chain.chain_version}",
+            )
+        return routing
+
+    def _local_target(self, routing: RoutingInfo, chain_id: int, target_id: int, *, for_write: bool) -> StorageTarget:
+        chain = routing.chain(chain_id)
+        assert chain is not None
+        if target_id == 0:
+            members = routing.writable_targets(chain_id) if for_write else routing.serving_targets(chain_id)
+            if for_write:
+                if not members or members[0].target_id not in self.targets:
+                    raise Fs3Error(StatusCode.TARGET_NOT_SERVING, f"this node is not the head of chain {chain_id}")
+                target_id = members[0].target_id
+            else:
+                local = [member.target_id for member in members if member.target_id in self.targets]
+                if not local:
+                    raise Fs3Error(StatusCode.TARGET_NOT_SERVING, f"no serving replica of chain {chain_id} here")
+                target_id = local[0]
+        target = self.targets.get(target_id)
+        if target is None:
+            raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"target {target_id} is not on storage node {self.node_id}")
+        if target_id not in chain.target_ids:
+            raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"target {target_id} is not in chain {chain_id}")
+        state = routing.targets[target_id].public_state
+        allowed = _WRITABLE if for_write else (PublicState.SERVING,)
+        if state not in allowed:
+            raise Fs3Error(StatusCode.TARGET_NOT_SERVING, f"target {target_id} is {state.name}")
+        return target
+
+    def _check_write_arguments(self, request: WriteRequest, payload: memoryview | None) -> memoryview:
+        if request.chunk_size <= 0 or request.chunk_size > self.chunk_size_bytes_max:
+            raise Fs3Error(
+                StatusCode.OFFSET_OUT_OF_RANGE,
+                f"chunk size {request.chunk_size} not in 1..{self.chunk_size_bytes_max}",
+            )
+        if request.offset + request.length > request.chunk_size:
+            raise Fs3Error(
+                StatusCode.OFFSET_OUT_OF_RANGE,
+                f"write of {request.length} bytes at {request.offset} exceeds chunk size {request.chunk_size}",
+            )
+        data = payload if payload is not None else memoryview(b"")
+        if len(data) != request.length:
+            raise Fs3Error(StatusCode.BAD_REQUEST, f"payload has {len(data)} bytes, request says {request.length}")
+        if crc32c.crc32c(data) != request.payload_crc32c:
+            raise Fs3Error(StatusCode.CHECKSUM_MISMATCH, "payload checksum does not match; nothing written")
+        return data
+
+    # ---- writes ---------------------------------------------------------------
+    async def write(self, request: WriteRequest, payload: memoryview | None) -> WriteResult:
+        data = self._check_write_arguments(request, payload)
+        routing = await self._check_chain_version(request.chain_id, request.chain_version)
+        target = self._local_target(routing, request.chain_id, request.target_id, for_write=True)
+        async with target.locks.hold(request.chunk_id):
+            successor = self._successor(self._routing(), request.chain_id, target.target_id)
+            if successor is None:
+                meta = await target.write_committed(
+                    request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
+                    chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
+                )
+                return WriteResult(meta.committed_version, meta.length, meta.crc32c)
+            pending = await target.write_pending(
+                request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
+                chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
+            )
+            assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
+            await self._forward_until_acknowledged(request, target, data)
+            meta = await target.commit(request.chunk_id, pending.pending_version)
+            assert meta.committed_version == pending.pending_version
+            return WriteResult(meta.committed_version, meta.length, meta.crc32c)
+
+    def _successor(self, routing: RoutingInfo, chain_id: int, target_id: int) -> TargetInfo | None:
+        members = routing.writable_targets(chain_id)
+        ids = [member.target_id for member in members]
+        if target_id not in ids:
+            raise Fs3Error(StatusCode.TARGET_NOT_SERVING, f"target {target_id} left chain {chain_id}")
+        index = ids.index(target_id)
+        return members[index + 1] if index + 1 < len(members) else None
+
+    async def _forward_until_acknowledged(self, request: WriteRequest, target: StorageTarget, data: memoryview) -> None:
+        """Forward to the current successor until one acknowledges, or we become the tail."""
+        last_error: Fs3Error | None = None
+        for attempt in range(self.forward_retries_max):
+            routing = self._routing()
+            chain = routing.chain(request.chain_id)
+            assert chain is not None
+            successor = self._successor(routing, request.chain_id, target.target_id)
+            if successor is None:
+                return  # the successors left the chain: we are the tail now
+            hop = WriteRequest(
+                chain_id=request.chain_id, chain_version=chain.chain_version, chunk_id=request.chunk_id,
+                offset=request.offset, length=request.length, chunk_size=request.chunk_size,
+                payload_crc32c=request.payload_crc32c, full_chunk_replace=request.full_chunk_replace,
+                target_id=successor.target_id, client_id=request.client_id, request_seq=request.request_seq,
+                from_predecessor=True,
+            )
+            try:
+                await self.forwarder.forward_write(successor, hop, data)
+                return
+            except Fs3Error as error:
+                if error.code in (errno.ENOSPC, StatusCode.OFFSET_OUT_OF_RANGE, StatusCode.CHECKSUM_MISMATCH):
+                    raise
+                last_error = error
+                logger.info("forward of chunk %s to target %d failed (%s); retrying", request.chunk_id,
+                            successor.target_id, error)
+            await asyncio.sleep(self.forward_retry_delay_s)
+            try:
+                await self._refresh_routing()
+            except Fs3Error:
+                pass
+        raise Fs3Error(StatusCode.UNAVAILABLE, f"chain {request.chain_id}: successor unreachable: {last_error}")
+
+    # ---- reads ----------------------------------------------------------------
+    async def read(self, request: ReadRequest, into: memoryview) -> ReadResult:
+        if request.length > len(into):
+            raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE, f"read of {request.length} bytes exceeds the buffer")
+        if request.offset > self.chunk_size_bytes_max or request.length > self.chunk_size_bytes_max:
+            raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE, f"read at {request.offset}+{request.length} out of range")
+        routing = await self._check_chain_version(request.chain_id, request.chain_version)
+        target = self._local_target(routing, request.chain_id, request.target_id, for_write=False)
+        meta = await target.get_meta(request.chunk_id)
+        if meta is None:
+            return ReadResult(0, 0, 0, False)
+        length = await target.read(request.chunk_id, request.offset, request.length, into, relaxed=request.relaxed)
+        return ReadResult(length, meta.committed_version, meta.length, True)
+
+    # ---- chunk queries and removal -------------------------------------------
+    def target_for_query(self, chain_id: int, target_id: int) -> StorageTarget:
+        routing = self._routing()
+        if routing.chain(chain_id) is None:
+            raise Fs3Error(StatusCode.UNKNOWN_CHAIN, f"chain {chain_id} does not exist")
+        if target_id:
+            target = self.targets.get(target_id)
+            if target is None:
+                raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"target {target_id} is not on storage node {self.node_id}")
+            return target
+        for member in routing.chains[chain_id].target_ids:
+            if member in self.targets:
+                return self.targets[member]
+        raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"no target of chain {chain_id} on storage node {self.node_id}")
+
+    async def query_chunk(self, chain_id: int, chunk_id: ChunkId, target_id: int):
+        return await self.target_for_query(chain_id, target_id).get_meta(chunk_id)
+
+    async def query_last_chunk(self, chain_id: int, inode_id: int, target_id: int):
+        return await self.target_for_query(chain_id, target_id).last_chunk(inode_id)
+
+    def dump_target(self, target_id: int) -> StorageTarget:
+        target = self.targets.get(target_id)
+        if target is None:
+            raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"target {target_id} is not on storage node {self.node_id}")
+        return target

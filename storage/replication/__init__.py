@@ -1,0 +1,1 @@
+"""Chain replication between storage targets (forwarding; recovery comes later)."""

@@ -1,0 +1,33 @@
+"""Forward a write to the successor target over the framed RPC protocol."""
+
+from __future__ import annotations
+
+from fs3._proto import storage_pb2
+from fs3.errors import Fs3Error, StatusCode
+from fs3.net.client import RpcClientPool
+from fs3.net.methods import StorageMethod
+from fs3.routing import RoutingInfo, TargetInfo
+from fs3.storage.codec import write_request_to_proto
+from fs3.storage.requests import WriteRequest, WriteResult
+
+__all__ = ["RpcForwarder"]
+
+
+class RpcForwarder:
+    def __init__(self, clients: RpcClientPool, routing, timeout_s: float) -> None:
+        self.clients = clients
+        self._routing = routing  # () -> RoutingInfo
+        self.timeout_s = timeout_s
+
+    async def forward_write(self, successor: TargetInfo, request: WriteRequest, payload: memoryview) -> WriteResult:
+        routing: RoutingInfo = self._routing()
+        node = routing.nodes.get(successor.node_id)
+        if node is None:
+            raise Fs3Error(StatusCode.UNAVAILABLE, f"node {successor.node_id} of target {successor.target_id} unknown")
+        client = self.clients.get(node.host, node.port)
+        result = await client.call(
+            StorageMethod.WRITE_CHUNK, write_request_to_proto(request), storage_pb2.WriteChunkResponse,
+            payload=[payload] if len(payload) else (), timeout_s=self.timeout_s,
+        )
+        response = result.message
+        return WriteResult(response.committed_version, response.chunk_length, response.chunk_crc32c)

@@ -1,0 +1,63 @@
+"""Framed-RPC handlers of the storage service: decode, call StorageNode, encode."""
+
+from __future__ import annotations
+
+from fs3._proto import storage_pb2
+from fs3.errors import Fs3Error, StatusCode
+from fs3.net.methods import StorageMethod
+from fs3.net.server import RpcContext, RpcServer
+from fs3.storage.chunk_engine import ChunkId
+from fs3.storage.codec import chunk_meta_to_proto, read_request_from_proto, write_request_from_proto
+from fs3.storage.node import StorageNode
+
+__all__ = ["register_storage_service"]
+
+
+def register_storage_service(server: RpcServer, node: StorageNode) -> None:
+    pool = server.payload_pool
+
+    async def write_chunk(request: storage_pb2.WriteChunkRequest, context: RpcContext):
+        result = await node.write(write_request_from_proto(request), context.payload)
+        return storage_pb2.WriteChunkResponse(
+            committed_version=result.committed_version, chunk_length=result.chunk_length,
+            chunk_crc32c=result.chunk_crc32c,
+        )
+
+    async def read_chunk(request: storage_pb2.ReadChunkRequest, context: RpcContext):
+        decoded = read_request_from_proto(request)
+        if decoded.length > node.chunk_size_bytes_max:
+            raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE, f"read length {decoded.length} exceeds the chunk size limit")
+        buffer = pool.acquire(max(decoded.length, 1))
+        try:
+            result = await node.read(decoded, buffer.view[: decoded.length])
+        except BaseException:
+            buffer.release()
+            raise
+        context.set_reply_payload([buffer.view[: result.length]] if result.length else [], buffer.release)
+        return storage_pb2.ReadChunkResponse(
+            length=result.length, committed_version=result.committed_version,
+            chunk_length=result.chunk_length, chunk_exists=result.chunk_exists,
+        )
+
+    async def query_chunk(request: storage_pb2.QueryChunkRequest, context: RpcContext):
+        meta = await node.query_chunk(request.chain_id, ChunkId(request.chunk.inode_id, request.chunk.chunk_index),
+                                      request.target_id)
+        if meta is None:
+            return storage_pb2.QueryChunkResponse(exists=False)
+        return storage_pb2.QueryChunkResponse(exists=True, meta=chunk_meta_to_proto(meta))
+
+    async def query_last_chunk(request: storage_pb2.QueryLastChunkRequest, context: RpcContext):
+        meta = await node.query_last_chunk(request.chain_id, request.inode_id, request.target_id)
+        if meta is None:
+            return storage_pb2.QueryLastChunkResponse(exists=False)
+        return storage_pb2.QueryLastChunkResponse(exists=True, meta=chunk_meta_to_proto(meta))
+
+    async def dump_chunk_meta(request: storage_pb2.DumpChunkMetaRequest, context: RpcContext):
+        chunks = await node.dump_target(request.target_id).list_chunks()
+        return storage_pb2.DumpChunkMetaResponse(chunks=[chunk_meta_to_proto(meta) for meta in chunks])
+
+    server.register(StorageMethod.WRITE_CHUNK, storage_pb2.WriteChunkRequest, write_chunk)
+    server.register(StorageMethod.READ_CHUNK, storage_pb2.ReadChunkRequest, read_chunk)
+    server.register(StorageMethod.QUERY_CHUNK, storage_pb2.QueryChunkRequest, query_chunk)
+    server.register(StorageMethod.QUERY_LAST_CHUNK, storage_pb2.QueryLastChunkRequest, query_last_chunk)
+    server.register(StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest, dump_chunk_meta)

@@ -1,0 +1,91 @@
+"""One storage target as the service sees it: a chunk engine, chunk locks, I/O threads.
+
+The chunk engine is synchronous and does disk I/O; every call goes through
+the service's bounded thread pool so the event loop never blocks on a disk.
+Writes to one chunk are serialised by an asyncio lock held from the local
+write until the chain's acknowledgement commits it (CRAQ step 3 to 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import AsyncIterator
+
+from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId, ChunkMeta
+
+__all__ = ["StorageTarget"]
+
+
+class _ChunkLocks:
+    """Per-chunk asyncio locks, dropped when nobody holds or waits for them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[ChunkId, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chunk_id: ChunkId) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chunk_id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[chunk_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chunk_id]
+            if users == 1:
+                del self._locks[chunk_id]
+            else:
+                self._locks[chunk_id] = (lock, users - 1)
+
+
+class StorageTarget:
+    def __init__(self, target_id: int, path: str, executor: ThreadPoolExecutor, engine_config: ChunkEngineConfig) -> None:
+        self.target_id = target_id
+        self.path = path
+        self.executor = executor
+        self.engine = ChunkEngine(path, config=engine_config)
+        self.locks = _ChunkLocks()
+
+    async def _run(self, function, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+
+    async def write_pending(self, chunk_id: ChunkId, offset: int, data: memoryview, *, chunk_size: int,
+                            chain_version: int, full_chunk_replace: bool) -> ChunkMeta:
+        return await self._run(self.engine.write_pending, chunk_id, offset, data, chunk_size=chunk_size,
+                               chain_version=chain_version, full_chunk_replace=full_chunk_replace)
+
+    async def write_committed(self, chunk_id: ChunkId, offset: int, data: memoryview, *, chunk_size: int,
+                              chain_version: int, full_chunk_replace: bool) -> ChunkMeta:
+        return await self._run(self.engine.write_committed, chunk_id, offset, data, chunk_size=chunk_size,
+                               chain_version=chain_version, full_chunk_replace=full_chunk_replace)
+
+    async def commit(self, chunk_id: ChunkId, version: int) -> ChunkMeta:
+        return await self._run(self.engine.commit, chunk_id, version)
+
+    async def read(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *, relaxed: bool) -> int:
+        return await self._run(self.engine.read, chunk_id, offset, length, into, relaxed=relaxed)
+
+    async def get_meta(self, chunk_id: ChunkId) -> ChunkMeta | None:
+        return await self._run(self.engine.get_meta, chunk_id)
+
+    async def last_chunk(self, inode_id: int) -> ChunkMeta | None:
+        return await self._run(self.engine.last_chunk, inode_id)
+
+    async def remove_chunks_from(self, inode_id: int, first_chunk_index: int) -> int:
+        return await self._run(self.engine.remove_chunks_from, inode_id, first_chunk_index)
+
+    async def truncate(self, chunk_id: ChunkId, length: int, *, chain_version: int) -> ChunkMeta:
+        return await self._run(self.engine.truncate, chunk_id, length, chain_version=chain_version)
+
+    async def list_chunks(self) -> list[ChunkMeta]:
+        return await self._run(self.engine.list_chunks)
+
+    async def space(self):
+        return await self._run(self.engine.space)
+
+    def close(self) -> None:
+        self.engine.close()
