@@ -28,6 +28,7 @@ from fs3.mgmtd.client import MgmtdClient, RoutingWatcher
 from fs3.net.client import ClientConfig as RpcClientConfig
 from fs3.net.client import RpcClientPool
 from fs3.net.methods import MetaMethod
+from fs3.tuning import tune_malloc
 
 __all__ = ["Fs3Client", "Fs3File", "FileStat", "DirEntry", "ClientConfig"]
 
@@ -132,6 +133,7 @@ class Fs3Client:
 
     @classmethod
     async def connect(cls, mgmtd_addresses: Sequence[str], **kwargs) -> "Fs3Client":
+        tune_malloc()
         client = cls(mgmtd_addresses, **kwargs)
         try:
             await client.routing.start()

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import uvloop
 
+from fs3.tuning import tune_malloc
+
 __all__ = ["Service", "run_service", "setup_logging"]
 
 
@@ -33,6 +35,7 @@ def setup_logging(level: str, name: str) -> None:
 def run_service(service: Service) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
     assert sys.flags.optimize == 0, "services never run with python -O: asserts guard invariants"
+    tune_malloc()
 
     async def main() -> int:
         stop_requested = asyncio.Event()

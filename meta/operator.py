@@ -129,6 +129,7 @@ class MetaOperator:
         length_hint: int = 0,
     ) -> Inode | None:
         self._check_inode_id(inode_id)
+        self._check_u64(client_id, "client_id")
         self._check_u64(session_id, "session_id")
         self._check_u64(length_hint, "length_hint")
         op = CloseOp(self._context(user), inode_id, client_id, session_id, wrote, length_hint)

@@ -217,7 +217,17 @@ class LocalCluster:
         service.pid = 0
         self._save_state()
 
+    def _refresh_pids(self) -> None:
+        """Another process (the CLI) may have started services: take its pids."""
+        if not self.state_path.exists():
+            return
+        state = json.loads(self.state_path.read_text())
+        for name, service in state["services"].items():
+            if name in self.services and service["pid"] and name not in self._children:
+                self.services[name].pid = service["pid"]
+
     def running(self) -> dict[str, bool]:
+        self._refresh_pids()
         return {name: _pid_alive(service.pid) for name, service in self.services.items()}
 
     def up(self, *, timeout_s: float = 60.0) -> RoutingInfo:
@@ -239,6 +249,7 @@ class LocalCluster:
 
     def down(self, *, timeout_s: float = 15.0) -> None:
         """SIGTERM every service, SIGKILL what is still there after `timeout_s`."""
+        self._refresh_pids()
         for service in self.services.values():
             if _pid_alive(service.pid):
                 try:

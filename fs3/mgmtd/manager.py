@@ -234,15 +234,22 @@ class ClusterManager:
                 changed = True
                 logger.warning("node %d is now %s", node_id, "alive" if alive else "dead")
         chains_changed = False
+        unreported: set[int] = set()
         for target in self.routing.targets.values():
             node = self.routing.nodes.get(target.node_id)
-            local = self._reported_local_state.get(target.target_id, LocalState.OFFLINE)
+            local = self._reported_local_state.get(target.target_id)
             if node is None or not node.alive:
                 local = LocalState.OFFLINE
+            elif local is None:
+                # Alive only by the start-up grace: its state is unknown, not offline.
+                unreported.add(target.target_id)
+                continue
             if target.local_state != local:
                 target.local_state = local
                 changed = True
         for chain in self.routing.chains.values():
+            if unreported.intersection(chain.target_ids):
+                continue  # decide once every member has reported or its node is declared dead
             members = [
                 (target_id, self.routing.targets[target_id].local_state, self.routing.targets[target_id].public_state)
                 for target_id in chain.target_ids

@@ -109,4 +109,9 @@ class AlignedBufferPool:
             for view in self._views:
                 view.release()
             for mapping in self._maps:
-                mapping.close()
+                try:
+                    mapping.close()
+                except BufferError:
+                    # A slice is still referenced (say by a traceback's frame);
+                    # the mapping is freed when that reference goes.
+                    pass

@@ -652,7 +652,8 @@ class ChunkEngine:
             self._store.close()
         self._pool.close()
         self._zeros.release()
-        self._zeros_map.close()
+        with contextlib.suppress(BufferError):  # a traceback may still hold a slice
+            self._zeros_map.close()
 
     def __enter__(self) -> ChunkEngine:
         return self

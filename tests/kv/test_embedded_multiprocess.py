@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from fs3.kv.embedded import SqliteKvEngine
-from fs3.kv.interface import RetryPolicy, run_transaction
 from tests.kv.conformance import read_all, write
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -106,7 +105,11 @@ def test_concurrent_processes_stay_serializable(tmp_path) -> None:
     asyncio.run(setup())
     processes = [_spawn(_WORKER, path, worker, TRANSACTIONS_PER_WORKER, SLOTS) for worker in range(WORKERS)]
     for process in processes:
-        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        assert process.stdout is not None
+        if process.stdout.readline() != "ready\n":
+            process.kill()
+            _, stderr = process.communicate(timeout=10)
+            raise AssertionError(f"worker failed to start: {stderr}")
     for process in processes:
         assert process.stdin is not None
         process.stdin.write("go\n")

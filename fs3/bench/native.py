@@ -1,0 +1,170 @@
+"""Native-client benchmark: fs3 throughput as a ratio of the local disk's, same run.
+
+Steps, all in one run so the machine's mood is the same for each:
+1. reference: sequential write then read of a file on the same disk with
+   O_DIRECT and the same block size, one request at a time (like
+   `dd oflag=direct`);
+2. a scratch local cluster (replication as asked) under the work folder;
+3. native client: write a file of the same size with `depth` blocks in
+   flight, then read it back, verifying every byte;
+4. metadata: `stat` round trips through the client, p50 and p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mmap
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from fs3.local.cluster import LocalCluster, LocalClusterSpec
+
+__all__ = ["run_native_benchmark", "format_report", "disk_direct_io_rates"]
+
+MiB = 1 << 20
+
+
+def _aligned_buffer(size: int) -> mmap.mmap:
+    buffer = mmap.mmap(-1, size)
+    buffer.write(os.urandom(min(size, 1 << 20)) * (size // min(size, 1 << 20)))
+    return buffer
+
+
+def disk_direct_io_rates(folder: str, size_bytes: int, block_bytes: int) -> dict[str, float]:
+    """Sequential O_DIRECT write and read rates (MB/s) of the disk under `folder`."""
+    path = os.path.join(folder, "disk-reference.bin")
+    buffer = _aligned_buffer(block_bytes)
+    view = memoryview(buffer)
+    blocks = size_bytes // block_bytes
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT, 0o600)
+    try:
+        started = time.perf_counter()
+        for index in range(blocks):
+            os.pwritev(fd, [view], index * block_bytes)
+        os.fsync(fd)
+        write_seconds = time.perf_counter() - started
+    finally:
+        os.close(fd)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    try:
+        started = time.perf_counter()
+        for index in range(blocks):
+            os.preadv(fd, [view], index * block_bytes)
+        read_seconds = time.perf_counter() - started
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    view.release()
+    buffer.close()
+    total = blocks * block_bytes
+    return {"write_mb_s": total / write_seconds / 1e6, "read_mb_s": total / read_seconds / 1e6}
+
+
+async def _client_phase(mgmtd_address: str, size_bytes: int, block_bytes: int, depth: int) -> dict[str, float]:
+    from fs3.client import Fs3Client
+
+    client = await Fs3Client.connect([mgmtd_address])
+    try:
+        pattern = memoryview(bytearray(os.urandom(block_bytes)))
+        blocks = size_bytes // block_bytes
+        window = asyncio.Semaphore(depth)
+
+        async with await client.open("/bench.bin", "wb") as file:
+            async def write_block(index: int) -> None:
+                async with window:
+                    await file.pwrite(pattern, index * block_bytes)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(write_block(index) for index in range(blocks)))
+        write_seconds = time.perf_counter() - started
+
+        buffers = [memoryview(bytearray(block_bytes)) for _ in range(depth)]
+        mismatches = 0
+        async with await client.open("/bench.bin", "rb") as file:
+            free = asyncio.Queue(maxsize=depth)
+            for buffer in buffers:
+                free.put_nowait(buffer)
+
+            async def read_block(index: int) -> None:
+                nonlocal mismatches
+                buffer = await free.get()
+                try:
+                    count = await file.preadinto(buffer, index * block_bytes)
+                    if count != block_bytes or buffer != pattern:
+                        mismatches += 1
+                finally:
+                    free.put_nowait(buffer)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(read_block(index) for index in range(blocks)))
+            read_seconds = time.perf_counter() - started
+        if mismatches:
+            raise AssertionError(f"{mismatches} blocks read back differently")
+
+        latencies = []
+        for _ in range(2000):
+            started = time.perf_counter()
+            await client.stat("/bench.bin")
+            latencies.append(time.perf_counter() - started)
+        latencies.sort()
+        await client.unlink("/bench.bin")
+        total = blocks * block_bytes
+        return {
+            "write_mb_s": total / write_seconds / 1e6,
+            "read_mb_s": total / read_seconds / 1e6,
+            "stat_p50_us": statistics.median(latencies) * 1e6,
+            "stat_p99_us": latencies[int(len(latencies) * 0.99)] * 1e6,
+        }
+    finally:
+        await client.close()
+
+
+def run_native_benchmark(
+    *, size_mib: int = 1024, block_kib: int = 1024, depth: int = 8, replication: int = 1,
+    work_dir: str | None = None, storage_services: int = 1, targets_per_storage: int = 4,
+) -> dict:
+    """Run the whole benchmark; returns a report dict (see format_report)."""
+    size_bytes = size_mib * MiB
+    block_bytes = block_kib * 1024
+    assert block_bytes % 4096 == 0, "block size must be a multiple of 4 KiB for O_DIRECT"
+    owned = work_dir is None
+    folder = tempfile.mkdtemp(prefix="fs3-bench-", dir=work_dir or os.environ.get("FS3_BENCH_DIR", "/var/tmp"))
+    cluster = LocalCluster(
+        Path(folder) / "cluster",
+        LocalClusterSpec(meta_services=1, storage_services=max(storage_services, replication),
+                         targets_per_storage=targets_per_storage, replication_factor=replication),
+    )
+    try:
+        disk = disk_direct_io_rates(folder, size_bytes, block_bytes)
+        cluster.up(timeout_s=90)
+        client = asyncio.run(_client_phase(cluster.mgmtd_address, size_bytes, block_bytes, depth))
+    finally:
+        cluster.down()
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "size_mib": size_mib, "block_kib": block_kib, "depth": depth, "replication": replication,
+        "disk": disk, "fs3": client,
+        "write_ratio": client["write_mb_s"] / disk["write_mb_s"],
+        "read_ratio": client["read_mb_s"] / disk["read_mb_s"],
+        "write_ratio_to_disk_over_replication": client["write_mb_s"] / (disk["write_mb_s"] / replication),
+    }
+
+
+def format_report(report: dict) -> str:
+    disk, fs3 = report["disk"], report["fs3"]
+    lines = [
+        f"fs3 native client benchmark: {report['size_mib']} MiB file, {report['block_kib']} KiB requests, "
+        f"depth {report['depth']}, replication {report['replication']}",
+        f"  local disk O_DIRECT   write {disk['write_mb_s']:8.0f} MB/s   read {disk['read_mb_s']:8.0f} MB/s",
+        f"  fs3 native client     write {fs3['write_mb_s']:8.0f} MB/s   read {fs3['read_mb_s']:8.0f} MB/s",
+        f"  ratio to disk         write {report['write_ratio']:8.2f}x       read {report['read_ratio']:8.2f}x",
+        f"  metadata stat round trip: p50 {fs3['stat_p50_us']:.0f} us, p99 {fs3['stat_p99_us']:.0f} us",
+    ]
+    if report["replication"] > 1:
+        lines.append(f"  write vs disk/{report['replication']}: {report['write_ratio_to_disk_over_replication']:.2f}x")
+    return "\n".join(lines)

@@ -1,0 +1,3 @@
+from fs3.cli.main import main
+
+main()
