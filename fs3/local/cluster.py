@@ -223,8 +223,14 @@ class LocalCluster:
             return
         state = json.loads(self.state_path.read_text())
         for name, service in state["services"].items():
-            if name in self.services and service["pid"] and name not in self._children:
-                self.services[name].pid = service["pid"]
+            if name not in self.services or service["pid"] == self.services[name].pid:
+                continue
+            child = self._children.get(name)
+            if child is not None:
+                if child.poll() is None:
+                    continue  # our own child is still the live one
+                del self._children[name]
+            self.services[name].pid = service["pid"]
 
     def running(self) -> dict[str, bool]:
         self._refresh_pids()
