@@ -46,7 +46,7 @@ class CliError(Exception):
 
 
 def _fail(message: str, code: int = 1) -> None:
-    error_console.print(f"fs3: error: {message}", markup=False, highlight=False)
+    print(f"fs3: error: {message}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -185,6 +185,29 @@ def _human_bytes(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return str(count)
+
+
+# ---- cluster ---------------------------------------------------------------------
+@app.command("init")
+def init(
+    replication: Annotated[int, typer.Option(help="replication factor")] = 3,
+    table_id: Annotated[int, typer.Option(help="chain table id")] = 1,
+    mgmtd: MgmtdOption = None,
+) -> None:
+    """Create a chain table from every registered target not yet in a chain."""
+    from fs3.mgmtd.client import MgmtdClient
+
+    async def main():
+        client = MgmtdClient(_mgmtd_addresses(mgmtd))
+        try:
+            await client.create_chain_table(table_id, replication)
+            routing = await client.get_routing_info()
+            return routing.chain_tables[table_id]
+        finally:
+            await client.close()
+
+    table = _run(main())
+    console.print(f"chain table {table.table_id} version {table.table_version}: {len(table.chain_ids)} chains")
 
 
 # ---- namespace -------------------------------------------------------------------
