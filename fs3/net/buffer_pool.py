@@ -35,9 +35,8 @@ class PooledBuffer:
         self._released = True
         if self._pool is not None:
             self._pool._give_back(self)
-        else:
-            self.view.release()
-            self._mmap.close()
+        # A one-off buffer is freed when the last view of it goes away: views
+        # handed to the transport may outlive this call by a moment.
 
     def _reuse(self) -> None:
         self._released = False

@@ -160,17 +160,25 @@ class RpcClient:
             connection.pending.pop(request_id, None)
             raise Fs3Error(StatusCode.UNAVAILABLE, f"connection to {self.address} closed") from None
         timeout = self.config.call_timeout_s if timeout_s is None else timeout_s
+        # A plain timer instead of asyncio.wait_for: same effect, a fraction of the cost per call.
+        timer = asyncio.get_running_loop().call_later(
+            timeout, _expire, future, f"call {method_id} to {self.address} timed out after {timeout}s"
+        )
         try:
-            return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            raise Fs3Error(StatusCode.TIMEOUT, f"call {method_id} to {self.address} timed out after {timeout}s") from None
+            return await future
         finally:
+            timer.cancel()
             connection.pending.pop(request_id, None)
 
     async def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _expire(future: asyncio.Future, message: str) -> None:
+    if not future.done():
+        future.set_exception(Fs3Error(StatusCode.TIMEOUT, message))
 
 
 class RpcClientPool:

@@ -161,15 +161,25 @@ class _ServerConnection(FrameConnection):
             logger.exception("%s: handler for method %d failed", self.server.name, header.method_id)
             self._try_send_error(header, Fs3Error(StatusCode.INTERNAL, f"internal error: {error!r}"))
         finally:
-            if context._reply_release is not None:
-                context._reply_release()
-            if owner is not None:
-                owner.release()  # type: ignore[attr-defined]
+            self._release(context, owner)
             self.inflight -= 1
             if self.reading_paused and self.inflight < self.server.config.inflight_requests_max // 2:
                 self.reading_paused = False
                 if self.transport is not None and not self.closed:
                     self.transport.resume_reading()
+
+    def _release(self, context: RpcContext, owner: object) -> None:
+        """Return the call's buffers; a failure here must not stall the connection."""
+        try:
+            if context._reply_release is not None:
+                context._reply_release()
+        except Exception:
+            logger.exception("%s: releasing a reply buffer failed", self.server.name)
+        try:
+            if owner is not None:
+                owner.release()  # type: ignore[attr-defined]
+        except Exception:
+            logger.exception("%s: releasing a request buffer failed", self.server.name)
 
     async def _dispatch(self, header: FrameHeader, message: bytes, context: RpcContext) -> Message:
         method = self.server._methods.get(header.method_id)

@@ -108,24 +108,37 @@ def decode_inode(value: bytes) -> Inode:
     )
 
 
-async def load_inode(txn: Transaction, inode_id: int, *, snapshot: bool = False) -> Inode | None:
+async def load_inode(
+    txn: Transaction, inode_id: int, *, snapshot: bool = False, with_times: bool = True
+) -> Inode | None:
     """The inode `inode_id`, or None if it does not exist.
 
     The inode key is read with a conflict unless `snapshot`; a directory's
     DTIM times are always a snapshot read (they are informational).
+    `with_times=False` skips the DTIM read for directories a path walk only
+    passes through: their mtime/ctime may then be older than the truth, so
+    such an inode must never be given to `store_inode` (touch_directory is
+    fine: it only moves times forward, and atime is the same in both keys).
     """
     value = await txn.get(keys.inode_key(inode_id), snapshot=snapshot)
     if value is None:
         return None
     inode = decode_inode(value)
     assert inode.inode_id == inode_id, "inode stored under the wrong key"
-    if inode.is_directory:
-        times = await txn.get(keys.dir_times_key(inode_id), snapshot=True)
-        if times is not None:
-            format_byte, atime, mtime, ctime = _TIMES.unpack(times)
-            assert format_byte == _FORMAT
-            inode = dataclasses.replace(inode, atime_ns=atime, mtime_ns=mtime, ctime_ns=ctime)
+    if inode.is_directory and with_times:
+        inode = await add_directory_times(txn, inode)
     return inode
+
+
+async def add_directory_times(txn: Transaction, directory: Inode) -> Inode:
+    """`directory` with its times from the DTIM key (a snapshot read)."""
+    assert directory.is_directory
+    times = await txn.get(keys.dir_times_key(directory.inode_id), snapshot=True)
+    if times is None:
+        return directory
+    format_byte, atime, mtime, ctime = _TIMES.unpack(times)
+    assert format_byte == _FORMAT
+    return dataclasses.replace(directory, atime_ns=atime, mtime_ns=mtime, ctime_ns=ctime)
 
 
 async def load_inode_or_raise(txn: Transaction, inode_id: int, *, snapshot: bool = False) -> Inode:

@@ -21,7 +21,7 @@ from fs3.errors import Fs3Error, StatusCode, fs_error
 from fs3.kv.interface import Transaction
 from fs3.meta.config import MetaConfig
 from fs3.meta.store.dir_entry import load_dir_entry
-from fs3.meta.store.inode import load_inode
+from fs3.meta.store.inode import add_directory_times, load_inode
 from fs3.meta.store.names import check_path, split_path
 from fs3.meta.store.permission import MAY_EXEC, check_access
 from fs3.meta.types import ROOT_INODE_ID, DirEntry, Inode, PathAt, UserInfo
@@ -106,10 +106,13 @@ class PathResolver:
                 continue
             if must_be_directory and not inode.is_directory:
                 raise fs_error(errno.ENOTDIR, f"inode {inode.inode_id} is not a directory")
+            if name in (b"", b".") and inode.is_directory:
+                # the walked directory itself, loaded without its times
+                inode = await add_directory_times(self._txn, inode)
             return inode
         raise AssertionError("symlink hop count exceeds symlink_follow_max without ELOOP")
 
-    async def lookup_component(self, directory: Inode, name: bytes) -> Inode | None:
+    async def lookup_component(self, directory: Inode, name: bytes, *, with_times: bool = True) -> Inode | None:
         """The inode `name` refers to in `directory` without following it, or None.
 
         Handles b"" (the directory itself), b"." and b"..". Needs search
@@ -125,7 +128,7 @@ class PathResolver:
         entry = await self.lookup_entry(directory, name)
         if entry is None:
             return None
-        return await load_inode(self._txn, entry.inode_id)
+        return await load_inode(self._txn, entry.inode_id, with_times=with_times)
 
     async def lookup_entry(self, directory: Inode, name: bytes) -> DirEntry | None:
         """The dir entry `name` in `directory` (plain names only; no permission check)."""
@@ -149,7 +152,7 @@ class PathResolver:
             start_id = ROOT_INODE_ID
         else:
             start_id = path_at.parent
-        start = await load_inode(self._txn, start_id)
+        start = await load_inode(self._txn, start_id, with_times=False)
         if start is None:
             raise fs_error(errno.ENOENT, f"no inode {start_id}")
         if not start.is_directory:
@@ -171,7 +174,7 @@ class PathResolver:
 
     async def _step(self, current: Inode, name: bytes, pending: list[bytes]) -> Inode:
         """One intermediate component: returns the next directory (pushes symlink targets)."""
-        inode = await self.lookup_component(current, name)
+        inode = await self.lookup_component(current, name, with_times=False)
         if inode is None:
             raise fs_error(errno.ENOENT, f"no entry {name!r} in directory {current.inode_id}")
         if inode.is_directory:

@@ -42,7 +42,11 @@ def run_child_until_killed(target: str, seed: int, rng: random.Random, stderr_pa
         first = child.stdout.readline()
         time.sleep(rng.uniform(0.0, 0.25))
     child.send_signal(signal.SIGKILL)
-    rest, _ = child.communicate(timeout=30)
+    # Read through the same buffered reader as readline: it may already hold
+    # more lines (communicate(timeout=...) would read the raw fd and lose them).
+    rest = child.stdout.read()
+    child.stdout.close()
+    child.wait(timeout=30)
     with open(stderr_path, "rb") as stderr:
         assert child.returncode == -signal.SIGKILL, f"child died by itself:\n{stderr.read().decode()}"
     output = (first + rest).decode()
@@ -50,13 +54,15 @@ def run_child_until_killed(target: str, seed: int, rng: random.Random, stderr_pa
 
 
 def verify(target: str, acknowledged: dict[int, tuple[int, int]], in_flight: dict[int, tuple[int, int]],
-           outcomes: dict[str, int]) -> None:
+           outcomes: dict[str, int]) -> dict[int, tuple[int, int]]:
+    """Check the target after a kill; returns the pending versions left in it."""
     from .crash_writer import CONFIG
 
     into = aligned_buffer(CHUNK_SIZE)
     with ChunkEngine(target, config=CONFIG) as engine:
         metas = {meta.chunk_id.chunk_index: meta for meta in engine.list_chunks()}
         live_file_count = 0
+        pending_left: dict[int, tuple[int, int]] = {}
         for index in sorted(set(acknowledged) | set(in_flight) | set(metas)):
             meta = metas.get(index)
             allowed = {acknowledged[index]} if index in acknowledged else set()
@@ -74,6 +80,7 @@ def verify(target: str, acknowledged: dict[int, tuple[int, int]], in_flight: dic
                 # Only write_pending-then-commit leaves one; its content is the in-flight write.
                 assert (meta.pending_version, meta.pending_crc32c) == in_flight.get(index), (index, meta)
                 assert meta.pending_version == meta.committed_version + 1
+                pending_left[index] = (meta.pending_version, meta.pending_crc32c)
                 live_file_count += 1
             count = engine.read(ChunkId(1, index), 0, CHUNK_SIZE, into, relaxed=True)
             expected_crc = meta.pending_crc32c if meta.pending_version else meta.crc32c
@@ -89,6 +96,7 @@ def verify(target: str, acknowledged: dict[int, tuple[int, int]], in_flight: dic
         pending = meta is not None and meta.pending_version > 0
         outcomes["in-flight write landed" if landed else "in-flight write pending" if pending
                  else "in-flight write invisible"] += 1
+    return pending_left
 
 
 def test_kill_9_never_loses_or_tears_acknowledged_chunks(tmp_path):
@@ -100,10 +108,13 @@ def test_kill_9_never_loses_or_tears_acknowledged_chunks(tmp_path):
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
     kills = 0
     outcomes: collections.Counter[str] = collections.Counter()
+    carried_pending: dict[int, tuple[int, int]] = {}
     while kills < KILLS and time.monotonic() < deadline:
         lines = run_child_until_killed(target, rng.randrange(2**32), rng, str(tmp_path / "stderr.txt"))
         kills += 1
-        in_flight: dict[int, tuple[int, int]] = {}
+        # A pending version left by an earlier kill is still in flight: the
+        # child commits it at start-up, or may be killed before it does.
+        in_flight = dict(carried_pending)
         for line in lines:
             if line == "READY":
                 continue
@@ -121,7 +132,7 @@ def test_kill_9_never_loses_or_tears_acknowledged_chunks(tmp_path):
                 in_flight.pop(key, None)
                 acknowledged_count += 1
         try:
-            verify(target, acknowledged, in_flight, outcomes)
+            carried_pending = verify(target, acknowledged, in_flight, outcomes)
         except AssertionError as error:
             tail = "\n".join(lines[-12:])
             raise AssertionError(f"crash test failed (FS3_CRASH_SEED={seed}, kill {kills}): {error}\n"

@@ -452,3 +452,20 @@ def test_disk_error_maps_to_eio(engine, monkeypatch):
 
     monkeypatch.setattr(os, "preadv", failing_preadv)
     expect_error(errno.EIO, engine.read, CHUNK, 0, 3, aligned_buffer(3))
+
+
+def test_power_loss_settings_sync_data_and_metadata(tmp_path, monkeypatch):
+    """With FULL + data_fsync the data file is fdatasync'ed (and its folder
+    fsync'ed) before the metadata that references it commits."""
+    config = ChunkEngineConfig(metadata_synchronous="FULL", data_fsync=True, buffer_size_bytes=65536, buffer_count=2)
+    synced = []
+    real_fdatasync, real_fsync = os.fdatasync, os.fsync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append("data"), real_fdatasync(fd))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append("folder"), real_fsync(fd))[1])
+    with ChunkEngine(str(tmp_path), config=config) as engine:
+        engine.write_committed(CHUNK, 0, b"durable", chunk_size=SIZE, chain_version=1)
+        engine.write_pending(CHUNK, 3, b"X", chunk_size=SIZE, chain_version=1)
+        assert synced == ["data", "folder", "data", "folder"]
+        engine.commit(CHUNK, 2)
+    with ChunkEngine(str(tmp_path), config=config) as engine:
+        assert read_all(engine, CHUNK) == b"durXble"

@@ -193,6 +193,6 @@ class BufferedChunkEngineModel(ChunkEngineModel):
 
 
 TestChunkEngineModel = ChunkEngineModel.TestCase
-TestChunkEngineModel.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+TestChunkEngineModel.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
 TestBufferedChunkEngineModel = BufferedChunkEngineModel.TestCase
 TestBufferedChunkEngineModel.settings = settings(max_examples=25, stateful_step_count=30, deadline=None)
