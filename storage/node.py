@@ -18,8 +18,6 @@ import errno
 import logging
 from typing import Awaitable, Callable, Protocol
 
-import crc32c
-
 from fs3.errors import Fs3Error, StatusCode
 from fs3.routing import PublicState, RoutingInfo, TargetInfo
 from fs3.storage.chunk_engine import ChunkId
@@ -114,9 +112,7 @@ class StorageNode:
         data = payload if payload is not None else memoryview(b"")
         if len(data) != request.length:
             raise Fs3Error(StatusCode.BAD_REQUEST, f"payload has {len(data)} bytes, request says {request.length}")
-        if crc32c.crc32c(data) != request.payload_crc32c:
-            raise Fs3Error(StatusCode.CHECKSUM_MISMATCH, "payload checksum does not match; nothing written")
-        return data
+        return data  # the payload checksum is verified in the I/O thread, before anything is written
 
     # ---- writes ---------------------------------------------------------------
     async def write(self, request: WriteRequest, payload: memoryview | None) -> WriteResult:
@@ -129,11 +125,13 @@ class StorageNode:
                 meta = await target.write_committed(
                     request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
                     chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
+                    payload_crc32c=request.payload_crc32c,
                 )
                 return WriteResult(meta.committed_version, meta.length, meta.crc32c)
             pending = await target.write_pending(
                 request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
                 chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
+                payload_crc32c=request.payload_crc32c,
             )
             assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
             await self._forward_until_acknowledged(request, target, data)
