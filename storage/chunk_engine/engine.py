@@ -1,14 +1,16 @@
 """The chunk engine of one storage target: versioned chunks on a local disk.
 
-Owns the target's folder: one immutable data file per chunk version and a
-SQLite database saying which files are the committed and pending versions of
-each chunk. The storage service (replication, RPC) calls it from a bounded
-thread pool; it never talks to the network.
+Owns the target's folder: preallocated slot files whose fixed-size slots
+hold chunk versions, and a SQLite database saying which slots hold the
+committed and pending versions of each chunk. The storage service
+(replication, RPC) calls it from a bounded thread pool; it never talks to the
+network.
 
-A write builds the new version's whole content in a new file (copy-on-write
+A write builds the new version's whole content in a free slot (copy-on-write
 from the committed version), then makes it visible with one metadata
-statement, then unlinks the file it replaced. See README.md for the
-crash-safety argument.
+statement, then frees the slot it replaced. A slot is never written while
+metadata references it, and a freed slot that a reader still reads is reused
+only after that read. See README.md for the crash-safety argument.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import errno
 import logging
 import mmap
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,20 +31,21 @@ import crc32c as _crc32c_module
 from fs3.errors import Fs3Error, StatusCode
 
 from .buffers import AlignedBufferPool, buffer_address
-from .data_files import (
-    CHUNKS_DIRECTORY,
-    O_DIRECT,
-    data_file_relative_path,
-    disk_error,
-    parse_data_file_name,
-    probe_direct_io,
-    read_full,
-    round_down,
-    round_up,
-    set_direct,
-    write_full,
-)
+from .data_files import disk_error, probe_direct_io, read_full, round_down, round_up, write_full
 from .metadata_store import ChunkRecord, MetadataStore
+from .slots import (
+    FREE_WHEN_UNREAD,
+    SLOTS_DIRECTORY,
+    Slot,
+    SlotClass,
+    SlotFile,
+    SlotFileCache,
+    class_bits_for,
+    class_directory_name,
+    parse_class_directory_name,
+    parse_slot_file_name,
+    slot_file_name,
+)
 from .types import CHUNK_INDEX_MAX, DIRECT_IO_ALIGNMENT_BYTES, ChunkEngineConfig, ChunkId, ChunkMeta, TargetSpace
 
 __all__ = ["ChunkEngine", "METADATA_FILE"]
@@ -49,7 +53,9 @@ __all__ = ["ChunkEngine", "METADATA_FILE"]
 logger = logging.getLogger(__name__)
 
 METADATA_FILE = "metadata.sqlite3"
-_DIRECTORY_COUNT = 256
+_OLD_CHUNKS_DIRECTORY = "chunks"  # the file-per-version layout (metadata format 1)
+_SLOT_FILE_BYTES_SETTING = "slot_file_bytes"
+_TEMPORARY_SUFFIX = ".tmp"
 _EMPTY = memoryview(b"")
 _crc32c = _crc32c_module.crc32c
 
@@ -100,10 +106,11 @@ def _is_aligned(view: memoryview) -> bool:
 
 
 def _file_bytes(record: ChunkRecord | None) -> int:
-    """Disk space a row's data files take, counted in 4 KiB blocks."""
+    """Space a row's versions take, counted as their content in 4 KiB blocks
+    (not the slot size: see README, "Limits and costs")."""
     if record is None:
         return 0
-    return sum(round_up(length) for _, _, length in record.live_files())
+    return sum(round_up(length) for _, length in record.live_slots())
 
 
 class _ChunkLocks:
@@ -139,7 +146,9 @@ class ChunkEngine:
 
     Args:
         target_path: the target's folder; created if missing. Opening recovers
-            from any crash: data files that no metadata references are deleted.
+            from any crash: free lists are rebuilt from the metadata (every
+            slot no version references is free), half-created slot files are
+            deleted and trailing slot files without a live slot are removed.
         config: limits and knobs.
 
     Every method is thread-safe. Writes to one chunk are serialised; reads run
@@ -149,10 +158,9 @@ class ChunkEngine:
     def __init__(self, target_path: str, *, config: ChunkEngineConfig = ChunkEngineConfig()) -> None:
         self.target_path = os.path.abspath(target_path)
         self.config = config
-        self._chunks_path = os.path.join(self.target_path, CHUNKS_DIRECTORY)
+        self._slots_path = os.path.join(self.target_path, SLOTS_DIRECTORY)
         try:
-            for index in range(_DIRECTORY_COUNT):
-                os.makedirs(os.path.join(self._chunks_path, f"{index:02x}"), exist_ok=True)
+            os.makedirs(self._slots_path, exist_ok=True)
             self.direct_io = config.direct_io and probe_direct_io(self.target_path)
         except OSError as error:
             raise disk_error(error, f"creating target folder {self.target_path}") from error
@@ -162,9 +170,18 @@ class ChunkEngine:
         self._used_bytes = 0
         self._reserved_bytes = 0
         self._chunk_count = 0
+        self._classes: dict[int, SlotClass] = {}
+        self._readers: dict[int, int] = {}  # encoded slot -> reads in flight
+        self._files = SlotFileCache(config.open_slot_files_max, self.direct_io)
         try:
-            self._next_file_generation = self._recover()
+            # The layout is fixed when the target is created; a changed config applies to new targets.
+            self.slot_file_bytes = self._store.setting(_SLOT_FILE_BYTES_SETTING, config.slot_file_bytes)
+            if self.slot_file_bytes != config.slot_file_bytes:
+                logger.info("%s: keeps its slot file size %d (config says %d)", self.target_path,
+                            self.slot_file_bytes, config.slot_file_bytes)
+            self._recover()
         except BaseException:
+            self._files.close()
             self._store.close()
             raise
         self._pool = AlignedBufferPool(config.buffer_size_bytes, config.buffer_count)
@@ -174,44 +191,179 @@ class ChunkEngine:
 
     # ------------------------------------------------------------------ open
 
-    def _recover(self) -> int:
-        """Delete data files no metadata references (writes cut short by a
-        crash, replaced versions not yet unlinked); returns the next file
-        generation."""
-        referenced: set[str] = set()
-        generation_max = 0
+    def _slots_per_file(self, class_bits: int) -> int:
+        return max(1, self.slot_file_bytes >> class_bits)
+
+    def _slot_file_path(self, class_bits: int, file_index: int) -> str:
+        return os.path.join(self._slots_path, class_directory_name(class_bits), slot_file_name(file_index))
+
+    def _recover(self) -> None:
+        """Rebuild the free lists from the metadata, and tidy the slot files:
+        delete temporary files (slot files cut short while being created) and
+        trailing files without a referenced slot; recreate missing ones."""
+        used: dict[int, list[tuple[int, int]]] = {}
         for record in self._store.scan():
             self._chunk_count += 1
             self._used_bytes += _file_bytes(record)
-            for version, generation, _ in record.live_files():
-                referenced.add(data_file_relative_path(record.chunk_id, version, generation))
-                generation_max = max(generation_max, generation)
-        found = removed = 0
+            for encoded, length in record.live_slots():
+                slot = Slot.decode(encoded)
+                assert length <= slot.class_size, f"{record}: {length} bytes in slot {slot}"
+                assert slot.slot_index < self._slots_per_file(slot.class_bits), f"{record}: bad slot {slot}"
+                used.setdefault(slot.class_bits, []).append((slot.file_index, slot.slot_index))
+        removed = missing = 0
+        existing: dict[int, dict[int, int]] = {}  # class bits -> file index -> size
         try:
-            for directory in os.scandir(self._chunks_path):
-                if not directory.is_dir(follow_symlinks=False):
-                    os.unlink(directory.path)
+            if os.path.isdir(os.path.join(self.target_path, _OLD_CHUNKS_DIRECTORY)):
+                logger.warning("%s: ignoring %s/ of the old file-per-version layout", self.target_path,
+                               _OLD_CHUNKS_DIRECTORY)
+            for directory in os.scandir(self._slots_path):
+                class_bits = parse_class_directory_name(directory.name)
+                if class_bits is None or not directory.is_dir(follow_symlinks=False):
+                    logger.warning("%s: removing unexpected %s", self.target_path, directory.path)
+                    if directory.is_dir(follow_symlinks=False):
+                        shutil.rmtree(directory.path)
+                    else:
+                        os.unlink(directory.path)
                     removed += 1
                     continue
+                files = existing.setdefault(class_bits, {})
                 for entry in os.scandir(directory.path):
-                    relative = os.path.join(CHUNKS_DIRECTORY, directory.name, entry.name)
-                    if relative in referenced and entry.is_file(follow_symlinks=False):
-                        found += 1
+                    file_index = parse_slot_file_name(entry.name)
+                    if file_index is None or not entry.is_file(follow_symlinks=False):
+                        if not entry.name.endswith(_TEMPORARY_SUFFIX):
+                            logger.warning("%s: removing unexpected %s", self.target_path, entry.path)
+                        os.unlink(entry.path)
+                        removed += 1
                         continue
-                    if parse_data_file_name(entry.name) is None:
-                        logger.warning("%s: removing unexpected file %s", self.target_path, relative)
-                    os.unlink(entry.path)
-                    removed += 1
+                    files[file_index] = entry.stat(follow_symlinks=False).st_size
+            for class_bits in sorted(set(used) | set(existing)):
+                slot_class = SlotClass(class_bits, self._slots_per_file(class_bits))
+                class_used = used.get(class_bits, [])
+                file_count = 1 + max((file_index for file_index, _ in class_used), default=-1)
+                referenced_files = {file_index for file_index, _ in class_used}
+                for file_index, size in sorted(existing.get(class_bits, {}).items()):
+                    if file_index >= file_count:
+                        os.unlink(self._slot_file_path(class_bits, file_index))  # shrink: no live slot
+                        removed += 1
+                    elif size < slot_class.file_bytes:
+                        self._preallocate(self._slot_file_path(class_bits, file_index), slot_class.file_bytes,
+                                          create=False)
+                for file_index in range(file_count):
+                    if file_index not in existing.get(class_bits, {}):
+                        # Only after a power loss or outside interference; reads of its
+                        # slots fail their CRC (CHUNK_CORRUPTED), the free ones are usable.
+                        missing += file_index in referenced_files
+                        self._create_slot_file(class_bits, file_index, slot_class.file_bytes)
+                slot_class.rebuild(file_count, class_used)
+                self._classes[class_bits] = slot_class
         except OSError as error:
             raise disk_error(error, f"recovering target {self.target_path}") from error
-        if found != len(referenced):
-            # Only possible after a power loss without data_fsync, or outside
-            # interference; reads of those chunks raise CHUNK_CORRUPTED.
-            logger.error("%s: %d data files referenced by metadata are missing",
-                         self.target_path, len(referenced) - found)
-        logger.info("%s: opened with %d chunks, removed %d unreferenced files",
-                    self.target_path, self._chunk_count, removed)
-        return generation_max + 1
+        if missing:
+            logger.error("%s: %d slot files referenced by metadata are missing", self.target_path, missing)
+        logger.info("%s: opened with %d chunks in %d slot classes, removed %d unneeded files", self.target_path,
+                    self._chunk_count, len(self._classes), removed)
+
+    def _create_slot_file(self, class_bits: int, file_index: int, size: int) -> None:
+        """Create a preallocated slot file (under a temporary name, renamed when
+        complete, so a slot file never exists short). Raises OSError."""
+        path = self._slot_file_path(class_bits, file_index)
+        directory = os.path.dirname(path)
+        new_directory = not os.path.isdir(directory)
+        if new_directory:
+            os.makedirs(directory, exist_ok=True)
+        temporary = path + _TEMPORARY_SUFFIX
+        try:
+            self._preallocate(temporary, size, create=True)
+            os.rename(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        if self.config.data_fsync:
+            self._fsync_directory(directory)
+            if new_directory:
+                self._fsync_directory(self._slots_path)
+
+    def _preallocate(self, path: str, size: int, *, create: bool) -> None:
+        flags = os.O_RDWR | os.O_CLOEXEC | ((os.O_CREAT | os.O_TRUNC) if create else 0)
+        fd = os.open(path, flags, 0o644)
+        try:
+            os.posix_fallocate(fd, 0, size)
+            if self.config.data_fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # ----------------------------------------------------------------- slots
+    # Called under self._lock.
+
+    def _allocate(self, length: int) -> Slot:
+        """The lowest free slot of the class that holds `length` bytes, now
+        owned by the caller; grows the class by one slot file if it is full."""
+        class_bits = class_bits_for(length)
+        slot_class = self._classes.get(class_bits)
+        if slot_class is None:
+            slot_class = self._classes[class_bits] = SlotClass(class_bits, self._slots_per_file(class_bits))
+        slot = slot_class.take()
+        if slot is None:
+            file_index = slot_class.file_count
+            try:
+                self._create_slot_file(class_bits, file_index, slot_class.file_bytes)
+            except OSError as error:
+                raise disk_error(error, f"creating slot file {class_bits}/{file_index}") from error
+            slot_class.add_file()
+            slot = slot_class.take()
+            assert slot is not None
+        return slot
+
+    def _free(self, encoded: int) -> None:
+        """A slot no committed metadata references any more: free it, or mark
+        it to be freed when its last reader is done."""
+        slot = Slot.decode(encoded)
+        slot_class = self._classes[slot.class_bits]
+        if self._readers.get(encoded):
+            slot_class.set_state(slot, FREE_WHEN_UNREAD)
+        else:
+            slot_class.release(slot)
+
+    def _free_obsolete(self, old: ChunkRecord | None, new: ChunkRecord | None) -> None:
+        """Free the slots `old` referenced and `new` does not (after the
+        metadata statement that dropped them)."""
+        if old is None:
+            return
+        keep = {encoded for encoded, _ in new.live_slots()} if new else set()
+        for encoded, _ in old.live_slots():
+            if encoded not in keep:
+                self._free(encoded)
+
+    def _hold_for_read(self, encoded: int) -> None:
+        self._readers[encoded] = self._readers.get(encoded, 0) + 1
+
+    def _end_read(self, encoded: int) -> None:
+        count = self._readers[encoded] - 1
+        if count:
+            self._readers[encoded] = count
+            return
+        del self._readers[encoded]
+        slot = Slot.decode(encoded)
+        slot_class = self._classes[slot.class_bits]
+        if slot_class.get_state(slot) == FREE_WHEN_UNREAD:
+            slot_class.release(slot)
+
+    def _open_slot_file(self, slot: Slot) -> SlotFile:
+        path = self._slot_file_path(slot.class_bits, slot.file_index)
+        try:
+            return self._files.acquire(path)
+        except FileNotFoundError as error:
+            raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"slot file of slot {slot} missing: {path}") from error
+        except OSError as error:
+            raise disk_error(error, f"opening {path}") from error
+
+    def _slot_usage(self) -> dict[int, tuple[int, int]]:
+        """class size -> (slot files, slots in use) (for tests and dumps)."""
+        with self._lock:
+            return {1 << bits: (slot_class.file_count, slot_class.used_count())
+                    for bits, slot_class in sorted(self._classes.items())}
 
     # ----------------------------------------------------------- metadata
 
@@ -292,7 +444,7 @@ class ChunkEngine:
 
     def commit(self, chunk_id: ChunkId, version: int) -> ChunkMeta:
         """Make pending `version` the committed one (one metadata statement),
-        then unlink the old committed file. Idempotent if `version` is
+        then free the old committed slot. Idempotent if `version` is
         already committed.
 
         Raises:
@@ -316,19 +468,19 @@ class ChunkEngine:
                 committed = dataclasses.replace(
                     record,
                     committed_version=record.pending_version,
-                    committed_file=record.pending_file,
+                    committed_slot=record.pending_slot,
                     committed_length=record.pending_length,
                     committed_crc32c=record.pending_crc32c,
-                    pending_version=0, pending_file=0, pending_length=0, pending_crc32c=0,
+                    pending_version=0, pending_slot=0, pending_length=0, pending_crc32c=0,
                 )
                 assert committed.committed_version == record.committed_version + 1
                 self._store.put(committed)
                 self._account(committed, record, reserved_bytes=0)
-            self._unlink_obsolete(record, committed)
+                self._free_obsolete(record, committed)
         return committed.to_meta()
 
     def remove(self, chunk_id: ChunkId) -> bool:
-        """Delete a chunk and its data files; False if it did not exist."""
+        """Delete a chunk and free its slots; False if it did not exist."""
         with self._chunk_locks.hold(chunk_id):
             with self._lock:
                 self._check_open()
@@ -337,7 +489,7 @@ class ChunkEngine:
                     return False
                 self._store.delete(chunk_id)
                 self._account(None, record, reserved_bytes=0)
-            self._unlink_obsolete(record, None)
+                self._free_obsolete(record, None)
         return True
 
     def remove_chunks_from(self, inode_id: int, first_chunk_index: int) -> int:
@@ -365,7 +517,8 @@ class ChunkEngine:
 
     def _write_version(self, chunk_id: ChunkId, chunk_size: int, chain_version: int, *, commit: bool,
                        plan_for: Callable[[ChunkRecord | None], _WritePlan]) -> ChunkMeta:
-        """Write a new version's file, then publish it in one metadata statement."""
+        """Write a new version into a free slot, publish it in one metadata
+        statement, then free the slots it replaced."""
         with self._chunk_locks.hold(chunk_id):
             with self._lock:
                 self._check_open()
@@ -376,100 +529,112 @@ class ChunkEngine:
                                    f"chunk {chunk_id} would grow to {plan.new_length} > chunk size {chunk_size}")
                 reserved_bytes = self._reserve(plan.new_length, chunk_id)
                 version = (record.committed_version if record else 0) + 1
-                generation = self._next_file_generation
-                self._next_file_generation += 1
-            path = os.path.join(self.target_path, data_file_relative_path(chunk_id, version, generation))
+                slot = None
+                files: list[SlotFile] = []
+                try:
+                    slot = self._allocate(plan.new_length)
+                    files.append(self._open_slot_file(slot))
+                    base_slot = None
+                    if plan.base_length:
+                        assert record is not None and record.committed_version > 0
+                        base_slot = Slot.decode(record.committed_slot)
+                        # No hold needed: only writers of this chunk (serialised by
+                        # its lock, which we hold) free its committed slot.
+                        files.append(self._open_slot_file(base_slot))
+                except BaseException:
+                    self._abandon(slot, files, reserved_bytes)
+                    raise
             published = False
             try:
-                crc32c = self._write_data_file(path, plan, record)
-                new_record = self._next_record(chunk_id, record, commit, chain_version, version, generation,
+                crc32c = self._write_slot(files[0], slot, plan, files[1] if base_slot is not None else None,
+                                          base_slot)
+                new_record = self._next_record(chunk_id, record, commit, chain_version, version, slot.encode(),
                                                plan.new_length, crc32c)
                 with self._lock:
-                    assert self._store.get(chunk_id) == record, f"chunk {chunk_id} changed under its lock"
+                    # `record` is still current: every change of this chunk holds its lock.
                     self._store.put(new_record)
                     published = True
                     self._account(new_record, record, reserved_bytes)
+                    self._free_obsolete(record, new_record)
+                    for slot_file in files:
+                        self._files.release(slot_file)
             finally:
                 if not published:
-                    self._unlink(path)
                     with self._lock:
-                        self._reserved_bytes -= reserved_bytes
-            self._unlink_obsolete(record, new_record)
+                        self._abandon(slot, files, reserved_bytes)
         return new_record.to_meta()
+
+    def _abandon(self, slot: Slot | None, files: list[SlotFile], reserved_bytes: int) -> None:
+        """Undo a write that was not published (under the lock): its slot was
+        never referenced, so it is free at once."""
+        self._reserved_bytes -= reserved_bytes
+        if slot is not None:
+            self._free(slot.encode())
+        for slot_file in files:
+            self._files.release(slot_file)
 
     @staticmethod
     def _next_record(chunk_id: ChunkId, record: ChunkRecord | None, commit: bool, chain_version: int,
-                     version: int, generation: int, length: int, crc32c: int) -> ChunkRecord:
+                     version: int, slot: int, length: int, crc32c: int) -> ChunkRecord:
         if commit:
-            return ChunkRecord(chunk_id, chain_version, version, generation, length, crc32c, 0, 0, 0, 0)
+            return ChunkRecord(chunk_id, chain_version, version, slot, length, crc32c, 0, 0, 0, 0)
         if record is None:
-            return ChunkRecord(chunk_id, chain_version, 0, 0, 0, 0, version, generation, length, crc32c)
+            return ChunkRecord(chunk_id, chain_version, 0, 0, 0, 0, version, slot, length, crc32c)
         return dataclasses.replace(record, chain_version=chain_version, pending_version=version,
-                                   pending_file=generation, pending_length=length, pending_crc32c=crc32c)
+                                   pending_slot=slot, pending_length=length, pending_crc32c=crc32c)
 
-    def _write_data_file(self, path: str, plan: _WritePlan, record: ChunkRecord | None) -> int:
-        """Create the new version's file with its whole content; returns its CRC32C."""
+    def _write_slot(self, slot_file: SlotFile, slot: Slot, plan: _WritePlan, base_file: SlotFile | None,
+                    base_slot: Slot | None) -> int:
+        """Write the new version's whole content into its slot; returns its CRC32C."""
         zero_copy = plan.base_length == 0 and plan.patch_offset == 0 and len(plan.patch) == plan.new_length
         if zero_copy and self.direct_io and not _is_aligned(plan.patch):
             zero_copy = False  # copy into an aligned pooled buffer so the write can still be direct
-        base_fd = None
         try:
-            if plan.base_length:
-                assert record is not None and record.committed_version > 0
-                base_fd = self._open_data(record.chunk_id, record.committed_version, record.committed_file,
-                                          self.direct_io)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | (O_DIRECT if self.direct_io else 0)
-            fd = os.open(path, flags, 0o644)
-            try:
-                if zero_copy:
-                    crc32c = self._write_patch(fd, plan.patch)
-                else:
-                    crc32c = self._write_streamed(fd, plan, base_fd)
-                if self.config.data_fsync:
-                    os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            if zero_copy:
+                crc32c = self._write_patch(slot_file, slot.offset, plan.patch)
+            else:
+                crc32c = self._write_streamed(slot_file, slot.offset, plan, base_file,
+                                              base_slot.offset if base_slot else 0)
             if self.config.data_fsync:
-                self._fsync_directory(os.path.dirname(path))
+                os.fdatasync(slot_file.buffered_fd)
         except OSError as error:
-            raise disk_error(error, f"writing {path}") from error
-        finally:
-            if base_fd is not None:
-                os.close(base_fd)
+            raise disk_error(error, f"writing slot {slot}") from error
         return crc32c
 
-    def _write_patch(self, fd: int, patch: memoryview) -> int:
-        """The new content is exactly the caller's buffer: write it without copying."""
+    def _write_patch(self, slot_file: SlotFile, base: int, patch: memoryview) -> int:
+        """The new content is exactly the caller's buffer: write it without
+        copying (an unaligned tail through the page cache)."""
         crc32c = _crc32c(patch)
-        if self.direct_io:
-            aligned_length = round_down(len(patch))
-            if aligned_length:
-                write_full(fd, patch[:aligned_length], 0)
-            if aligned_length < len(patch):
-                set_direct(fd, False)
-                write_full(fd, patch[aligned_length:], aligned_length)
-        else:
-            write_full(fd, patch, 0)
+        aligned_length = round_down(len(patch)) if slot_file.direct_fd >= 0 else 0
+        if aligned_length:
+            write_full(slot_file.direct_fd, slot_file.buffered_fd, patch[:aligned_length], base)
+        if aligned_length < len(patch):
+            write_full(-1, slot_file.buffered_fd, patch[aligned_length:], base + aligned_length)
         return crc32c
 
-    def _write_streamed(self, fd: int, plan: _WritePlan, base_fd: int | None) -> int:
+    def _write_streamed(self, slot_file: SlotFile, base: int, plan: _WritePlan, base_file: SlotFile | None,
+                        old_base: int) -> int:
         """Build the new content segment by segment in one pooled buffer: old
         content, zeros for any gap, the patch on top. Also checks the old
-        content's CRC so a corrupted chunk is never copied forward."""
+        content's CRC so a corrupted chunk is never copied forward. Direct
+        writes are padded to 4 KiB: the padding stays inside the slot."""
         segment_bytes = self.config.buffer_size_bytes
         span = max(plan.new_length, plan.base_length)
         patch_end = plan.patch_offset + len(plan.patch)
+        direct = slot_file.direct_fd >= 0
         base_crc32c = new_crc32c = 0
         with self._pool.borrow(self.config.buffer_wait_seconds_max) as buffer:
             for start in range(0, span, segment_bytes):
                 end = min(start + segment_bytes, span)
                 base_end = max(start, min(end, plan.base_length))
                 if base_end > start:
-                    assert base_fd is not None
+                    assert base_file is not None
                     wanted = base_end - start
-                    got = read_full(base_fd, buffer[:round_up(wanted) if self.direct_io else wanted], start)
+                    got = read_full(base_file.direct_fd, base_file.buffered_fd,
+                                    buffer[:round_up(wanted) if base_file.direct_fd >= 0 else wanted],
+                                    old_base + start)
                     if got < wanted:
-                        raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"committed data file shorter than {base_end}")
+                        raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"committed slot shorter than {base_end}")
                     base_crc32c = _crc32c(buffer[:wanted], base_crc32c)
                 write_end = min(end, plan.new_length)
                 if write_end <= start:
@@ -482,14 +647,12 @@ class ChunkEngine:
                     buffer[overlap_start - start:overlap_end - start] = (
                         plan.patch[overlap_start - plan.patch_offset:overlap_end - plan.patch_offset])
                 new_crc32c = _crc32c(buffer[:length], new_crc32c)
-                if self.direct_io:
+                if direct:
                     padded = round_up(length)
                     buffer[length:padded] = self._zeros[:padded - length]
-                    write_full(fd, buffer[:padded], start)
+                    write_full(slot_file.direct_fd, slot_file.buffered_fd, buffer[:padded], base + start)
                 else:
-                    write_full(fd, buffer[:length], start)
-        if self.direct_io and plan.new_length % DIRECT_IO_ALIGNMENT_BYTES:
-            os.ftruncate(fd, plan.new_length)  # drop the zero padding of the last direct write
+                    write_full(-1, slot_file.buffered_fd, buffer[:length], base + start)
         if plan.base_length and base_crc32c != plan.base_crc32c:
             raise Fs3Error(StatusCode.CHUNK_CORRUPTED,
                            f"committed content CRC {base_crc32c:08x} != stored {plan.base_crc32c:08x}")
@@ -521,63 +684,69 @@ class ChunkEngine:
                 raise Fs3Error(StatusCode.CHUNK_PENDING,
                                f"chunk {chunk_id} has pending version {record.pending_version}")
             if record.pending_version:
-                version, generation = record.pending_version, record.pending_file
+                version, encoded = record.pending_version, record.pending_slot
                 content_length, expected_crc32c = record.pending_length, record.pending_crc32c
             else:
-                version, generation = record.committed_version, record.committed_file
+                version, encoded = record.committed_version, record.committed_slot
                 content_length, expected_crc32c = record.committed_length, record.committed_crc32c
             count = max(0, min(length, content_length - offset))
             if count == 0:
                 return 0
-            whole = offset == 0 and count == content_length
-            direct = self.direct_io and (not whole or _is_aligned(out))
-            # Opened under the lock: a commit unlinks the old file only after
-            # its metadata statement, and an open descriptor keeps it readable.
-            fd = self._open_data(chunk_id, version, generation, direct)
+            slot = Slot.decode(encoded)
+            slot_file = self._open_slot_file(slot)
+            # Held from the version lookup to the end of the read: a commit
+            # may free the slot meanwhile, but it is reused only after this read.
+            self._hold_for_read(encoded)
         try:
-            if whole:
-                self._read_whole(fd, out, content_length, direct)
+            if offset == 0 and count == content_length:
+                self._read_whole(slot_file, slot.offset, out, content_length)
                 actual_crc32c = _crc32c(out[:content_length])
             else:
-                actual_crc32c = self._read_range(fd, out, offset, count, content_length, direct)
+                actual_crc32c = self._read_range(slot_file, slot.offset, out, offset, count, content_length)
         except OSError as error:
             raise disk_error(error, f"reading chunk {chunk_id} version {version}") from error
         finally:
-            os.close(fd)
+            with self._lock:
+                self._end_read(encoded)
+                self._files.release(slot_file)
         if actual_crc32c != expected_crc32c:
             raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"chunk {chunk_id} version {version}: CRC32C "
                            f"{actual_crc32c:08x} != stored {expected_crc32c:08x}")
         return count
 
-    def _read_whole(self, fd: int, out: memoryview, content_length: int, direct: bool) -> None:
+    def _read_whole(self, slot_file: SlotFile, base: int, out: memoryview, content_length: int) -> None:
         """Read a whole version straight into the caller's buffer."""
-        if not direct:
-            got = read_full(fd, out[:content_length], 0)
-        elif round_up(content_length) <= len(out):
-            got = read_full(fd, out[:round_up(content_length)], 0)
+        direct_fd, buffered_fd = slot_file.direct_fd, slot_file.buffered_fd
+        padded = round_up(content_length)
+        if direct_fd < 0 or not _is_aligned(out):
+            got = read_full(-1, buffered_fd, out[:content_length], base)
+        elif padded <= len(out):
+            got = min(read_full(direct_fd, buffered_fd, out[:padded], base), content_length)
+            out[content_length:padded] = self._zeros[:padded - content_length]  # not the slot's stale bytes
         else:
             aligned_length = round_down(content_length)
-            got = read_full(fd, out[:aligned_length], 0) if aligned_length else 0
-            if got == aligned_length:
-                set_direct(fd, False)  # the unaligned tail goes through the page cache
-                got += read_full(fd, out[aligned_length:content_length], aligned_length)
+            got = read_full(direct_fd, buffered_fd, out[:aligned_length], base) if aligned_length else 0
+            if got == aligned_length:  # the unaligned tail goes through the page cache
+                got += read_full(-1, buffered_fd, out[aligned_length:content_length], base + aligned_length)
         if got < content_length:
-            raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"data file has {got} of {content_length} bytes")
+            raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"slot file has {got} of {content_length} bytes")
 
-    def _read_range(self, fd: int, out: memoryview, offset: int, count: int, content_length: int,
-                    direct: bool) -> int:
+    def _read_range(self, slot_file: SlotFile, base: int, out: memoryview, offset: int, count: int,
+                    content_length: int) -> int:
         """Stream the whole version through a pooled buffer to check its CRC,
         copying the wanted range into `out`; returns the CRC."""
         segment_bytes = self.config.buffer_size_bytes
+        direct = slot_file.direct_fd >= 0
         wanted_end = offset + count
         crc32c = 0
         with self._pool.borrow(self.config.buffer_wait_seconds_max) as buffer:
             for start in range(0, content_length, segment_bytes):
                 end = min(start + segment_bytes, content_length)
                 wanted = end - start
-                got = read_full(fd, buffer[:round_up(wanted) if direct else wanted], start)
+                got = read_full(slot_file.direct_fd, slot_file.buffered_fd,
+                                buffer[:round_up(wanted) if direct else wanted], base + start)
                 if got < wanted:
-                    raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"data file shorter than {end} bytes")
+                    raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"slot file shorter than {end} bytes of content")
                 crc32c = _crc32c(buffer[:wanted], crc32c)
                 low, high = max(start, offset), min(end, wanted_end)
                 if low < high:
@@ -586,17 +755,8 @@ class ChunkEngine:
 
     # ------------------------------------------------------------- helpers
 
-    def _open_data(self, chunk_id: ChunkId, version: int, generation: int, direct: bool) -> int:
-        path = os.path.join(self.target_path, data_file_relative_path(chunk_id, version, generation))
-        try:
-            return os.open(path, os.O_RDONLY | os.O_CLOEXEC | (O_DIRECT if direct else 0))
-        except FileNotFoundError as error:
-            raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"data file of chunk {chunk_id} missing: {path}") from error
-        except OSError as error:
-            raise disk_error(error, f"opening {path}") from error
-
     def _reserve(self, length: int, chunk_id: ChunkId) -> int:
-        """Claim space for a new data file against the configured capacity."""
+        """Claim space for a new version against the configured capacity."""
         size = round_up(length)
         capacity_bytes = self.config.capacity_bytes
         if capacity_bytes and self._used_bytes + self._reserved_bytes + size > capacity_bytes:
@@ -611,25 +771,6 @@ class ChunkEngine:
         self._reserved_bytes -= reserved_bytes
         self._chunk_count += (new is not None) - (old is not None)
         assert self._used_bytes >= 0 and self._reserved_bytes >= 0 and self._chunk_count >= 0
-
-    def _unlink_obsolete(self, old: ChunkRecord | None, new: ChunkRecord | None) -> None:
-        """Unlink the files `old` referenced and `new` does not (after the
-        metadata change, so a crash in between only leaves garbage)."""
-        if old is None:
-            return
-        keep = {(version, generation) for version, generation, _ in (new.live_files() if new else [])}
-        for version, generation, _ in old.live_files():
-            if (version, generation) not in keep:
-                self._unlink(os.path.join(self.target_path,
-                                          data_file_relative_path(old.chunk_id, version, generation)))
-
-    def _unlink(self, path: str) -> None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            logger.warning("could not unlink %s (removed at next open): %s", path, error)
 
     @staticmethod
     def _fsync_directory(path: str) -> None:
@@ -650,6 +791,7 @@ class ChunkEngine:
                 return
             self._closed = True
             self._store.close()
+            self._files.close()
         self._pool.close()
         self._zeros.release()
         with contextlib.suppress(BufferError):  # a traceback may still hold a slice

@@ -1,9 +1,10 @@
 """Chunk metadata in SQLite: one row per chunk, one atomic statement per change.
 
-The data of every chunk version lives in its own file (see `data_files.py`);
-this store says which files are live. A version becomes visible (pending or
-committed) exactly when the row naming its file commits, so a crash before
-that leaves only an unreferenced file, which the engine deletes on open.
+The data of every chunk version lives in a slot of a slot file (see
+`slots.py`); this store says which slots are live. A version becomes visible
+(pending or committed) exactly when the row naming its slot commits, so a
+crash before that leaves only an unreferenced slot, which is free again when
+the engine rebuilds its free lists on open.
 
 Not thread-safe by itself: the engine serialises calls under its lock (one
 connection, `check_same_thread=False`).
@@ -22,31 +23,30 @@ from .types import ChunkId, ChunkMeta
 
 __all__ = ["ChunkRecord", "MetadataStore"]
 
-_SCHEMA_VERSION = 1
+# 1: file per chunk version (committed_file/pending_file generations); not readable any more.
+# 2: slot files (committed_slot/pending_slot) and a settings table.
+_SCHEMA_VERSION = 2
+_FILE_PER_VERSION_SCHEMA_VERSION = 1
 
 _COLUMNS = (
-    "chunk_id, chain_version, committed_version, committed_file, committed_length, committed_crc32c, "
-    "pending_version, pending_file, pending_length, pending_crc32c"
+    "chunk_id, chain_version, committed_version, committed_slot, committed_length, committed_crc32c, "
+    "pending_version, pending_slot, pending_length, pending_crc32c"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ChunkRecord:
-    """One metadata row: the public ChunkMeta plus the data file generations.
-
-    A file generation is a per-target counter that makes every data file name
-    unique, so a replaced pending version never reuses the name of the file a
-    concurrent relaxed reader may still hold open.
-    """
+    """One metadata row: the public ChunkMeta plus the slot of each version
+    (`Slot.encode()` of `slots.py`; 0 = no such version)."""
 
     chunk_id: ChunkId
     chain_version: int
     committed_version: int
-    committed_file: int
+    committed_slot: int
     committed_length: int
     committed_crc32c: int
     pending_version: int
-    pending_file: int
+    pending_slot: int
     pending_length: int
     pending_crc32c: int
 
@@ -57,12 +57,13 @@ class ChunkRecord:
             f"{self}: pending version must be 0 or committed + 1"
         )
         assert self.committed_version > 0 or self.pending_version > 0, f"{self}: chunk with no version"
-        assert (self.committed_version == 0) == (self.committed_file == 0), f"{self}: committed file mismatch"
-        assert (self.pending_version == 0) == (self.pending_file == 0), f"{self}: pending file mismatch"
+        assert (self.committed_version == 0) == (self.committed_slot == 0), f"{self}: committed slot mismatch"
+        assert (self.pending_version == 0) == (self.pending_slot == 0), f"{self}: pending slot mismatch"
         assert self.committed_version > 0 or (self.committed_length == 0 and self.committed_crc32c == 0)
         assert self.pending_version > 0 or (self.pending_length == 0 and self.pending_crc32c == 0)
         assert self.committed_length >= 0 and self.pending_length >= 0, f"{self}: negative length"
-        assert self.committed_file == 0 or self.committed_file != self.pending_file, f"{self}: shared file"
+        assert self.committed_slot == 0 or self.committed_slot != self.pending_slot, f"{self}: shared slot"
+        assert self.committed_slot >= 0 and self.pending_slot >= 0, f"{self}: negative slot"
         assert self.chain_version >= 0, f"{self}: negative chain version"
 
     def to_meta(self) -> ChunkMeta:
@@ -77,14 +78,14 @@ class ChunkRecord:
             pending_crc32c=self.pending_crc32c,
         )
 
-    def live_files(self) -> list[tuple[int, int, int]]:
-        """(version, file generation, length) of each data file this row references."""
-        files = []
+    def live_slots(self) -> list[tuple[int, int]]:
+        """(encoded slot, content length) of each version this row references."""
+        slots = []
         if self.committed_version:
-            files.append((self.committed_version, self.committed_file, self.committed_length))
+            slots.append((self.committed_slot, self.committed_length))
         if self.pending_version:
-            files.append((self.pending_version, self.pending_file, self.pending_length))
-        return files
+            slots.append((self.pending_slot, self.pending_length))
+        return slots
 
 
 def _record_from_row(row: tuple) -> ChunkRecord:
@@ -118,23 +119,46 @@ class MetadataStore:
             self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute(f"PRAGMA synchronous={synchronous}")
-            self._connection.execute(
-                "CREATE TABLE IF NOT EXISTS chunks ("
-                " chunk_id BLOB PRIMARY KEY,"
-                " chain_version INTEGER NOT NULL,"
-                " committed_version INTEGER NOT NULL, committed_file INTEGER NOT NULL,"
-                " committed_length INTEGER NOT NULL, committed_crc32c INTEGER NOT NULL,"
-                " pending_version INTEGER NOT NULL, pending_file INTEGER NOT NULL,"
-                " pending_length INTEGER NOT NULL, pending_crc32c INTEGER NOT NULL"
-                ") WITHOUT ROWID"
-            )
             version = self._connection.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                self._connection.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            elif version != _SCHEMA_VERSION:
+            if version == _FILE_PER_VERSION_SCHEMA_VERSION:
+                raise Fs3Error(errno.EIO, f"{path}: target written by the old file-per-version chunk engine "
+                               f"(metadata format {version}); this engine reads format {_SCHEMA_VERSION} "
+                               "(slot files) only and has no migration: empty the target and let it "
+                               "recover its chunks from its chain")
+            if version not in (0, _SCHEMA_VERSION):
                 raise Fs3Error(errno.EIO, f"{path}: unknown chunk metadata schema version {version}")
+            if version == 0:
+                tables = self._connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables:
+                    raise Fs3Error(errno.EIO, f"{path}: not a chunk metadata store (tables without a version)")
+                self._connection.execute("BEGIN")
+                self._connection.execute(
+                    "CREATE TABLE chunks ("
+                    " chunk_id BLOB PRIMARY KEY,"
+                    " chain_version INTEGER NOT NULL,"
+                    " committed_version INTEGER NOT NULL, committed_slot INTEGER NOT NULL,"
+                    " committed_length INTEGER NOT NULL, committed_crc32c INTEGER NOT NULL,"
+                    " pending_version INTEGER NOT NULL, pending_slot INTEGER NOT NULL,"
+                    " pending_length INTEGER NOT NULL, pending_crc32c INTEGER NOT NULL"
+                    ") WITHOUT ROWID"
+                )
+                self._connection.execute(
+                    "CREATE TABLE settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
+                self._connection.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                self._connection.execute("COMMIT")
         except sqlite3.Error as error:
             raise _store_error(error, f"opening {path}") from error
+
+    def setting(self, name: str, default: int) -> int:
+        """The stored value of a target-wide setting; stores `default` if it has none."""
+        try:
+            row = self._connection.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                return row[0]
+            self._connection.execute("INSERT INTO settings (name, value) VALUES (?, ?)", (name, default))
+        except sqlite3.Error as error:
+            raise _store_error(error, f"reading setting {name}") from error
+        return default
 
     def get(self, chunk_id: ChunkId) -> ChunkRecord | None:
         try:
@@ -155,11 +179,11 @@ class MetadataStore:
                     record.chunk_id.to_bytes(),
                     record.chain_version,
                     record.committed_version,
-                    record.committed_file,
+                    record.committed_slot,
                     record.committed_length,
                     record.committed_crc32c,
                     record.pending_version,
-                    record.pending_file,
+                    record.pending_slot,
                     record.pending_length,
                     record.pending_crc32c,
                 ),

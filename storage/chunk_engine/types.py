@@ -17,6 +17,9 @@ INODE_ID_MAX = (1 << 64) - 1
 CHUNK_INDEX_MAX = (1 << 32) - 1
 DIRECT_IO_ALIGNMENT_BYTES = 4096
 MIB = 1 << 20
+SLOT_SIZE_MIN_BYTES = 64 * 1024
+SLOT_FILE_BYTES_MIN = 1 * MIB
+SLOT_FILE_BYTES_MAX = 4096 * MIB
 
 _CHUNK_ID_STRUCT = struct.Struct(">QI")
 
@@ -94,14 +97,19 @@ class ChunkEngineConfig:
         direct_io: use O_DIRECT for aligned I/O when the file system allows it.
         metadata_synchronous: SQLite `synchronous` pragma. NORMAL survives a
             process kill; FULL also survives power loss (with `data_fsync`).
-        data_fsync: fdatasync each new data file before its metadata commits,
-            so a power loss cannot leave metadata pointing at unwritten data.
+        data_fsync: fdatasync each new version's slot file before its metadata
+            commits, so a power loss cannot leave metadata pointing at
+            unwritten data (new slot files and their folder are fsync'ed too).
         capacity_bytes: space limit of the target; 0 = the file system's.
         buffer_size_bytes: size of each pooled aligned buffer; chunks larger
             than this are streamed through it in pieces.
         buffer_count: pooled buffers, i.e. how many partial reads/writes run
             at once; more callers wait.
         buffer_wait_seconds_max: how long a caller waits for a buffer.
+        slot_file_bytes: size of each preallocated slot file (a class of
+            slot size S holds max(1, slot_file_bytes // S) slots per file).
+            Fixed when a target is created: an existing target keeps its own.
+        open_slot_files_max: idle slot files kept open (two descriptors each).
     """
 
     chunk_size_bytes_max: int = 64 * MIB
@@ -112,6 +120,8 @@ class ChunkEngineConfig:
     buffer_size_bytes: int = 1 * MIB
     buffer_count: int = 8
     buffer_wait_seconds_max: float = 30.0
+    slot_file_bytes: int = 256 * MIB
+    open_slot_files_max: int = 256
 
     def __post_init__(self) -> None:
         if not DIRECT_IO_ALIGNMENT_BYTES <= self.chunk_size_bytes_max <= 1024 * MIB:
@@ -128,3 +138,9 @@ class ChunkEngineConfig:
             raise ValueError(f"buffer_count {self.buffer_count} not in [1, 1024]")
         if not 0 < self.buffer_wait_seconds_max <= 3600:
             raise ValueError("buffer_wait_seconds_max must be in (0, 3600]")
+        if not SLOT_FILE_BYTES_MIN <= self.slot_file_bytes <= SLOT_FILE_BYTES_MAX:
+            raise ValueError(f"slot_file_bytes {self.slot_file_bytes} not in [1 MiB, 4 GiB]")
+        if self.slot_file_bytes % SLOT_SIZE_MIN_BYTES != 0:
+            raise ValueError("slot_file_bytes must be a multiple of 64 KiB (the smallest slot)")
+        if not 1 <= self.open_slot_files_max <= 65536:
+            raise ValueError(f"open_slot_files_max {self.open_slot_files_max} not in [1, 65536]")

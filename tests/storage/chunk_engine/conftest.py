@@ -10,7 +10,9 @@ ensure_storage_package()
 
 from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig  # noqa: E402
 
-SMALL_CONFIG = ChunkEngineConfig(chunk_size_bytes_max=1 << 20, buffer_size_bytes=1 << 20, buffer_count=4)
+# 4 MiB slot files: several files per class, so growth is exercised too.
+SMALL_CONFIG = ChunkEngineConfig(chunk_size_bytes_max=1 << 20, buffer_size_bytes=1 << 20, buffer_count=4,
+                                 slot_file_bytes=4 << 20)
 
 
 @pytest.fixture

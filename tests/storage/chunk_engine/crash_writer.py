@@ -28,7 +28,9 @@ from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId  # 
 
 CHUNK_SIZE = 512 * 1024
 CHUNK_COUNT = 8
-CONFIG = ChunkEngineConfig(chunk_size_bytes_max=CHUNK_SIZE, buffer_size_bytes=256 * 1024, buffer_count=2)
+# Small slot files (8 slots of 512 KiB): kills also land while slot files are created.
+CONFIG = ChunkEngineConfig(chunk_size_bytes_max=CHUNK_SIZE, buffer_size_bytes=256 * 1024, buffer_count=2,
+                           slot_file_bytes=4 * 1024 * 1024)
 
 
 def chunk_id_of(index: int) -> ChunkId:

@@ -27,8 +27,29 @@ def read_all(engine: ChunkEngine, chunk_id, *, relaxed: bool = False, size: int 
     return bytes(buffer[:count])
 
 
-def data_files(target_path: str) -> list[str]:
+def slot_files(target_path: str) -> list[str]:
+    """Every file under the target's `slots/` folder."""
     found = []
-    for directory, _, names in os.walk(os.path.join(target_path, "chunks")):
+    for directory, _, names in os.walk(os.path.join(target_path, "slots")):
         found.extend(os.path.join(directory, name) for name in names)
     return sorted(found)
+
+
+def used_slots(engine: ChunkEngine) -> int:
+    """Slots the engine does not consider free (referenced, being written or
+    still being read): after a call returns, exactly the live versions."""
+    return sum(used for _, used in engine._slot_usage().values())
+
+
+def live_versions(engine: ChunkEngine) -> int:
+    """Versions the metadata references (committed + pending)."""
+    return sum((meta.committed_version > 0) + (meta.pending_version > 0) for meta in engine.list_chunks())
+
+
+def slot_location(engine: ChunkEngine, chunk_id, *, pending: bool = False) -> tuple[str, int]:
+    """(slot file path, byte offset) of a chunk's committed (or pending) version."""
+    from fs3.storage.chunk_engine.slots import Slot
+
+    record = engine._store.get(chunk_id)
+    slot = Slot.decode(record.pending_slot if pending else record.committed_slot)
+    return engine._slot_file_path(slot.class_bits, slot.file_index), slot.offset

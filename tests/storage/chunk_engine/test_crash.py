@@ -1,9 +1,11 @@
 """Crash test: kill -9 at random moments never loses or tears acknowledged data.
 
 Goal: after SIGKILL at any moment (mid data write, mid metadata commit,
-between commit and unlink, during recovery), every acknowledged chunk reads
-back intact at its acknowledged version or at the one write that was in
-flight, pending versions are whole, and no garbage files remain.
+between commit and freeing the old slot, while a slot file is created,
+during recovery), every acknowledged chunk reads back intact at its
+acknowledged version or at the one write that was in flight, pending
+versions are whole, exactly the slots of live versions are in use (those of
+cut-short writes are free again), and slot files are complete.
 Method: a child process (`crash_writer.py`) writes chunks in a loop and prints
 what it is about to write and what was acknowledged; the parent kills it
 after a random delay, reopens the target and checks. Set FS3_CRASH_SEED to
@@ -24,7 +26,7 @@ import crc32c
 
 from fs3.storage.chunk_engine import ChunkEngine, ChunkId
 
-from .helpers import aligned_buffer, data_files
+from .helpers import aligned_buffer, slot_files, used_slots
 
 WRITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crash_writer.py")
 KILLS = 30
@@ -89,7 +91,15 @@ def verify(target: str, acknowledged: dict[int, tuple[int, int]], in_flight: dic
             assert crc32c.crc32c(into[:count]) == expected_crc, f"torn content in chunk {index}"
             if meta.committed_version:
                 acknowledged[index] = (meta.committed_version, meta.crc32c)
-        assert len(data_files(target)) == live_file_count, "garbage data files survived recovery"
+        assert used_slots(engine) == live_file_count, "slots of lost writes were not freed by recovery"
+        files = slot_files(target)
+        assert not [path for path in files if path.endswith(".tmp")], "half-created slot files survived"
+        for path in files:
+            assert os.path.getsize(path) == CONFIG.slot_file_bytes, f"slot file {path} not fully allocated"
+        # At most ~10 slots of a class are ever in use at once (8 chunks, one
+        # writer), so lowest-first allocation needs at most 2 files in each of
+        # the 4 classes (64-512 KiB); recovery drops trailing unused ones.
+        assert len(files) <= 8, f"{len(files)} slot files for {live_file_count} versions: {files}"
     for index, written in in_flight.items():
         meta = metas.get(index)
         landed = meta is not None and (meta.committed_version, meta.crc32c) == written

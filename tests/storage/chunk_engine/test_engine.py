@@ -18,7 +18,7 @@ from fs3.errors import Fs3Error, StatusCode
 from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId, ChunkMeta, TargetSpace
 
 from .conftest import SMALL_CONFIG
-from .helpers import MIB, aligned_buffer, data_files, pattern, read_all
+from .helpers import MIB, aligned_buffer, pattern, read_all, slot_files, slot_location, used_slots
 
 CHUNK = ChunkId(7, 3)
 SIZE = MIB
@@ -141,10 +141,10 @@ def test_new_pending_replaces_old_pending_and_builds_on_committed(engine):
     meta = engine.write_pending(CHUNK, 5, b"BB", chunk_size=SIZE, chain_version=1)
     assert meta.pending_version == 2
     assert read_all(engine, CHUNK, relaxed=True) == b"01234BB789"
-    assert len(data_files(engine.target_path)) == 2  # committed + one pending
+    assert used_slots(engine) == 2  # committed + one pending
     engine.commit(CHUNK, 2)
     assert read_all(engine, CHUNK) == b"01234BB789"
-    assert len(data_files(engine.target_path)) == 1
+    assert used_slots(engine) == 1
 
 
 def test_pending_on_absent_chunk(engine):
@@ -172,7 +172,7 @@ def test_write_committed_drops_pending(engine):
     meta = engine.write_committed(CHUNK, 2, b"cc", chunk_size=SIZE, chain_version=1)
     assert (meta.committed_version, meta.pending_version) == (2, 0)
     assert read_all(engine, CHUNK) == b"aacc"
-    assert len(data_files(engine.target_path)) == 1
+    assert used_slots(engine) == 1
 
 
 def test_full_chunk_replace(engine):
@@ -228,7 +228,7 @@ def test_remove_and_remove_chunks_from(engine):
     assert engine.remove_chunks_from(2, 2) == 0
     remaining = [meta.chunk_id for meta in engine.list_chunks()]
     assert remaining == [ChunkId(1, 1), ChunkId(1, 2), ChunkId(1, 3), ChunkId(1, 4), ChunkId(2, 0), ChunkId(2, 1)]
-    assert len(data_files(engine.target_path)) == 6
+    assert used_slots(engine) == 6
     assert engine.last_chunk(1).chunk_id == ChunkId(1, 4)
     assert engine.last_chunk(2).chunk_id == ChunkId(2, 1)
     assert engine.last_chunk(3) is None
@@ -278,7 +278,7 @@ def test_bad_write_arguments_write_nothing(engine, method, offset, length, chunk
     expect_error(code, getattr(engine, method), CHUNK, offset, b"x" * length, chunk_size=chunk_size,
                  chain_version=chain_version)
     assert engine.get_meta(CHUNK) is None
-    assert data_files(engine.target_path) == []
+    assert used_slots(engine) == 0 and slot_files(engine.target_path) == []
 
 
 def test_write_that_would_grow_chunk_beyond_chunk_size(engine):
@@ -286,7 +286,7 @@ def test_write_that_would_grow_chunk_beyond_chunk_size(engine):
     expect_error(StatusCode.OFFSET_OUT_OF_RANGE, engine.write_committed, CHUNK, 0, b"y", chunk_size=50,
                  chain_version=1)
     assert engine.get_meta(CHUNK).committed_version == 1
-    assert len(data_files(engine.target_path)) == 1
+    assert used_slots(engine) == 1
 
 
 def test_bad_read_arguments(engine):
@@ -311,45 +311,49 @@ def test_closed_engine_refuses_calls(tmp_path):
 
 # ----------------------------------------------------------- corruption
 
-def only_data_file(engine):
-    [path] = data_files(engine.target_path)
-    return path
-
-
 @pytest.mark.parametrize("flip_at", [0, 5000, 99999])
 def test_flipped_byte_is_detected_by_every_read_and_by_copy_on_write(engine, flip_at):
     engine.write_committed(CHUNK, 0, pattern(100000, 5), chunk_size=SIZE, chain_version=1)
-    path = only_data_file(engine)
+    path, slot_offset = slot_location(engine, CHUNK)
     with open(path, "r+b") as file:
-        file.seek(flip_at)
+        file.seek(slot_offset + flip_at)
         byte = file.read(1)
-        file.seek(flip_at)
+        file.seek(slot_offset + flip_at)
         file.write(bytes([byte[0] ^ 0x40]))
     expect_error(StatusCode.CHUNK_CORRUPTED, engine.read, CHUNK, 0, SIZE, aligned_buffer(SIZE))
     expect_error(StatusCode.CHUNK_CORRUPTED, engine.read, CHUNK, 10, 10, aligned_buffer(10))
     expect_error(StatusCode.CHUNK_CORRUPTED, engine.write_pending, CHUNK, 10, b"x", chunk_size=SIZE,
                  chain_version=1)
-    assert data_files(engine.target_path) == [path]
+    assert used_slots(engine) == 1
     assert engine.get_meta(CHUNK).pending_version == 0
     # A full replace does not need the old content and repairs the chunk.
     engine.write_committed(CHUNK, 0, b"fresh", chunk_size=SIZE, chain_version=2, full_chunk_replace=True)
     assert read_all(engine, CHUNK) == b"fresh"
 
 
-def test_short_or_missing_data_file_is_corruption(engine):
+def test_short_or_missing_slot_file_is_corruption(engine):
+    engine.write_committed(ChunkId(1, 0), 0, b"first", chunk_size=SIZE, chain_version=1)
     engine.write_committed(CHUNK, 0, pattern(10000, 6), chunk_size=SIZE, chain_version=1)
-    path = only_data_file(engine)
-    os.truncate(path, 5000)
+    path, slot_offset = slot_location(engine, CHUNK)
+    assert slot_offset > 0
+    os.truncate(path, slot_offset + 5000)
     expect_error(StatusCode.CHUNK_CORRUPTED, engine.read, CHUNK, 0, SIZE, aligned_buffer(SIZE))
+    expect_error(StatusCode.CHUNK_CORRUPTED, engine.read, CHUNK, 0, 10000, memoryview(bytearray(10000)))
     expect_error(StatusCode.CHUNK_CORRUPTED, engine.read, CHUNK, 1, 10, aligned_buffer(10))
+    engine.close()
     os.unlink(path)
-    expect_error(StatusCode.CHUNK_CORRUPTED, engine.read, CHUNK, 0, 10, aligned_buffer(10))
+    with ChunkEngine(engine.target_path, config=SMALL_CONFIG) as reopened:
+        expect_error(StatusCode.CHUNK_CORRUPTED, reopened.read, CHUNK, 0, 10, aligned_buffer(10))
+        expect_error(StatusCode.CHUNK_CORRUPTED, reopened.read, ChunkId(1, 0), 0, 10, aligned_buffer(10))
+        # The free slots of the recreated file are usable; a full replace repairs the chunk.
+        reopened.write_committed(CHUNK, 0, b"fresh", chunk_size=SIZE, chain_version=2, full_chunk_replace=True)
+        assert read_all(reopened, CHUNK) == b"fresh"
 
 
 def test_broken_metadata_invariant_crashes_with_a_message(engine):
     engine.write_committed(CHUNK, 0, b"x", chunk_size=SIZE, chain_version=1)
     database = sqlite3.connect(os.path.join(engine.target_path, "metadata.sqlite3"))
-    database.execute("UPDATE chunks SET pending_version = committed_version + 2, pending_file = 99")
+    database.execute("UPDATE chunks SET pending_version = committed_version + 2, pending_slot = 99")
     database.commit()
     database.close()
     with pytest.raises(AssertionError, match="pending version"):
@@ -364,24 +368,27 @@ def test_reopen_keeps_chunks_and_deletes_garbage(tmp_path):
         engine.write_committed(CHUNK, 0, b"committed", chunk_size=SIZE, chain_version=1)
         engine.write_pending(CHUNK, 0, b"PENDING", chunk_size=SIZE, chain_version=1)
         engine.write_committed(ChunkId(1, 1), 0, b"other", chunk_size=SIZE, chain_version=1)
-        kept = data_files(target)
-    # Garbage a crash can leave: an unreferenced version file, a stray temp file.
+        kept = slot_files(target)
+    # Garbage a crash can leave: a slot file cut short while being created, a
+    # trailing slot file whose slots are all free, stray files.
     directory = os.path.dirname(kept[0])
-    garbage = [os.path.join(directory, f"{CHUNK.to_bytes().hex()}.2.999"),
-               os.path.join(directory, "something.tmp"),
-               os.path.join(target, "chunks", "stray")]
+    garbage = [os.path.join(directory, "000007.tmp"),
+               os.path.join(directory, "000003"),
+               os.path.join(directory, "something"),
+               os.path.join(target, "slots", "stray")]
     for path in garbage:
         with open(path, "wb") as file:
             file.write(b"junk")
     with ChunkEngine(target, config=SMALL_CONFIG) as engine:
-        assert data_files(target) == kept
+        assert slot_files(target) == kept
+        assert used_slots(engine) == 3
         assert engine.get_meta(CHUNK).committed_version == 1
         assert engine.get_meta(CHUNK).length == len(b"committed")
         assert read_all(engine, ChunkId(1, 1)) == b"other"
         assert read_all(engine, CHUNK, relaxed=True) == b"PENDINGed"
         assert engine.space().chunk_count == 2
         assert engine.space().used_bytes == 3 * 4096
-        # New files must not collide with the names of existing ones.
+        # Slots in use must not be handed out again.
         engine.commit(CHUNK, 2)
         engine.write_committed(CHUNK, 0, b"again", chunk_size=SIZE, chain_version=1)
         assert read_all(engine, CHUNK) == b"againNGed"
@@ -441,7 +448,7 @@ def test_concurrent_writers_and_readers_never_see_torn_data(tmp_path):
         for chunk_id in chunk_ids:
             meta = engine.get_meta(chunk_id)
             assert (meta.committed_version, meta.pending_version) == (41, 0)
-        assert len(data_files(engine.target_path)) == 3
+        assert used_slots(engine) == 3
 
 
 def test_disk_error_maps_to_eio(engine, monkeypatch):
@@ -455,17 +462,24 @@ def test_disk_error_maps_to_eio(engine, monkeypatch):
 
 
 def test_power_loss_settings_sync_data_and_metadata(tmp_path, monkeypatch):
-    """With FULL + data_fsync the data file is fdatasync'ed (and its folder
-    fsync'ed) before the metadata that references it commits."""
-    config = ChunkEngineConfig(metadata_synchronous="FULL", data_fsync=True, buffer_size_bytes=65536, buffer_count=2)
+    """With FULL + data_fsync each version's slot file is fdatasync'ed before
+    the metadata that references it commits; a new slot file and its folders
+    are fsync'ed when created."""
+    config = ChunkEngineConfig(metadata_synchronous="FULL", data_fsync=True, buffer_size_bytes=65536, buffer_count=2,
+                               slot_file_bytes=MIB)
     synced = []
     real_fdatasync, real_fsync = os.fdatasync, os.fsync
     monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append("data"), real_fdatasync(fd))[1])
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append("folder"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append("fsync"), real_fsync(fd))[1])
     with ChunkEngine(str(tmp_path), config=config) as engine:
+        real_put = engine._store.put
+        monkeypatch.setattr(engine._store, "put", lambda record: (synced.append("meta"), real_put(record))[1])
         engine.write_committed(CHUNK, 0, b"durable", chunk_size=SIZE, chain_version=1)
+        # The new slot file, its class folder and slots/ first.
+        assert synced == ["fsync", "fsync", "fsync", "data", "meta"]
+        synced.clear()
         engine.write_pending(CHUNK, 3, b"X", chunk_size=SIZE, chain_version=1)
-        assert synced == ["data", "folder", "data", "folder"]
+        assert synced == ["data", "meta"]
         engine.commit(CHUNK, 2)
     with ChunkEngine(str(tmp_path), config=config) as engine:
         assert read_all(engine, CHUNK) == b"durXble"

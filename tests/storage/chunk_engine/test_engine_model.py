@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from fs3.errors import Fs3Error, StatusCode
 from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId
 
-from .helpers import aligned_buffer, pattern
+from .helpers import aligned_buffer, live_versions, pattern, used_slots
 
 CHUNK_SIZE = 20000
 CHUNK_IDS = [ChunkId(1, 0), ChunkId(1, 1), ChunkId(1, 7), ChunkId(2, 0)]
@@ -46,7 +46,7 @@ class ChunkEngineModel(RuleBasedStateMachine):
         super().__init__()
         self.directory = tempfile.mkdtemp(prefix="chunk-engine-model-")
         self.config = ChunkEngineConfig(chunk_size_bytes_max=65536, buffer_size_bytes=8192, buffer_count=2,
-                                        direct_io=self.direct_io)
+                                        direct_io=self.direct_io, slot_file_bytes=1 << 20)
         self.engine = ChunkEngine(self.directory, config=self.config)
         self.model: dict[ChunkId, ModelChunk] = {}
         self.chain_version = 1
@@ -186,6 +186,8 @@ class ChunkEngineModel(RuleBasedStateMachine):
             pending = chunk.pending or b""
             assert (meta.pending_length, meta.pending_crc32c) == (len(pending), crc32c.crc32c(pending))
         assert self.engine.space().chunk_count == len(self.model)
+        # Exactly the live versions hold slots: no slot leaks, none freed early.
+        assert used_slots(self.engine) == live_versions(self.engine)
 
 
 class BufferedChunkEngineModel(ChunkEngineModel):

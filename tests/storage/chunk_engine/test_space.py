@@ -2,7 +2,8 @@
 
 Goal: when the configured capacity, the file system, or the metadata store
 runs out of space, the write fails with Fs3Error(ENOSPC), committed data
-stays readable, no partial data file is left, and space accounting stays
+stays readable, the slot of a cut-short write is free again (no partial
+slot file is left when growing fails), and space accounting stays
 exact so writes work again once space is freed.
 """
 
@@ -17,7 +18,7 @@ import pytest
 from fs3.errors import Fs3Error
 from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId
 
-from .helpers import MIB, data_files, pattern, read_all
+from .helpers import MIB, pattern, read_all, slot_files, used_slots
 
 BLOCK = 64 * 1024
 
@@ -45,7 +46,7 @@ def test_capacity_limit_fails_new_writes_and_keeps_old_ones(tmp_path):
         expect_enospc(engine.write_pending, ChunkId(1, 0), 0, b"y", chunk_size=MIB, chain_version=1)
         expect_enospc(engine.truncate, ChunkId(1, 1), 10, chain_version=1)
         assert engine.get_meta(ChunkId(1, 9)) is None
-        assert len(data_files(engine.target_path)) == 4
+        assert used_slots(engine) == 4
         for index in range(4):
             assert engine.get_meta(ChunkId(1, index)).committed_version == 1
             assert read_all(engine, ChunkId(1, index)) == pattern(BLOCK, index)
@@ -57,7 +58,7 @@ def test_capacity_limit_fails_new_writes_and_keeps_old_ones(tmp_path):
 
 
 @pytest.mark.parametrize("os_errno", [errno.ENOSPC, errno.EDQUOT])
-def test_file_system_full_mid_write_removes_partial_file(tmp_path, monkeypatch, os_errno):
+def test_file_system_full_mid_write_frees_its_slot(tmp_path, monkeypatch, os_errno):
     with full_engine(tmp_path, blocks=1000) as engine:
         chunk_id = ChunkId(2, 0)
         engine.write_committed(chunk_id, 0, pattern(3 * BLOCK, 1), chunk_size=MIB, chain_version=1)
@@ -75,7 +76,7 @@ def test_file_system_full_mid_write_removes_partial_file(tmp_path, monkeypatch, 
                       chain_version=1)
         monkeypatch.setattr(os, "pwritev", real_pwritev)
         assert len(calls) == 2, "the failure should hit after part of the file was written"
-        assert len(data_files(engine.target_path)) == 1
+        assert used_slots(engine) == 1, "the slot of the failed write must be free again"
         assert engine.get_meta(chunk_id).committed_version == 1
         assert read_all(engine, chunk_id) == pattern(3 * BLOCK, 1)
         assert engine.space().used_bytes == 3 * BLOCK
@@ -109,7 +110,35 @@ def test_metadata_store_full_fails_write_cleanly(tmp_path):
         store._connection = _FullConnection(real_connection)
         expect_enospc(engine.write_pending, chunk_id, 0, b"lost", chunk_size=MIB, chain_version=1)
         store._connection = real_connection
-        assert len(data_files(engine.target_path)) == 1
+        assert used_slots(engine) == 1
         assert engine.get_meta(chunk_id).pending_version == 0
         assert read_all(engine, chunk_id) == b"keep me"
         assert engine.space().free_bytes == 1000 * BLOCK - 4096
+
+
+@pytest.mark.parametrize("os_errno", [errno.ENOSPC, errno.EDQUOT])
+def test_file_system_full_when_growing_slot_files(tmp_path, monkeypatch, os_errno):
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, buffer_size_bytes=BLOCK, buffer_count=2,
+                               slot_file_bytes=MIB)
+    with ChunkEngine(str(tmp_path / "target"), config=config) as engine:
+        for index in range(16):  # fills the first 64 KiB-class file
+            engine.write_committed(ChunkId(4, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
+        before = slot_files(engine.target_path)
+        real_fallocate = os.posix_fallocate
+
+        def fallocate_full(fd, offset, length):
+            raise OSError(os_errno, os.strerror(os_errno))
+
+        monkeypatch.setattr(os, "posix_fallocate", fallocate_full)
+        expect_enospc(engine.write_committed, ChunkId(4, 16), 0, b"new", chunk_size=MIB, chain_version=1)
+        expect_enospc(engine.write_pending, ChunkId(4, 0), 0, b"y", chunk_size=MIB, chain_version=1)
+        expect_enospc(engine.write_committed, ChunkId(4, 1), 0, pattern(BLOCK + 1, 1), chunk_size=MIB,
+                      chain_version=1)  # a new class (128 KiB)
+        monkeypatch.setattr(os, "posix_fallocate", real_fallocate)
+        assert slot_files(engine.target_path) == before, "a partial slot file was left"
+        assert used_slots(engine) == 16 and engine.space().used_bytes == 16 * BLOCK
+        for index in range(16):
+            assert read_all(engine, ChunkId(4, index)) == pattern(BLOCK, index)
+        engine.write_committed(ChunkId(4, 16), 0, b"new", chunk_size=MIB, chain_version=1)
+        assert read_all(engine, ChunkId(4, 16)) == b"new"
+        assert len(slot_files(engine.target_path)) == 2

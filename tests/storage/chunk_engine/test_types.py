@@ -37,6 +37,8 @@ def test_chunk_id_from_wrong_length():
     ("buffer_size_bytes", 5000),
     ("buffer_count", 0),
     ("buffer_wait_seconds_max", 0),
+    ("slot_file_bytes", 512 * 1024), ("slot_file_bytes", 8192 << 20), ("slot_file_bytes", (1 << 20) + 4096),
+    ("open_slot_files_max", 0),
 ])
 def test_config_bounds(field, value):
     with pytest.raises(ValueError):

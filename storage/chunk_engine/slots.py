@@ -1,0 +1,258 @@
+"""Slot files: preallocated files that hold chunk versions at fixed offsets.
+
+Layout: `slots/<class KiB>KiB/<file index, 6 digits>`. A size class is a
+power of two >= 64 KiB; a slot file of a class holds `slots_per_file` slots
+of `class` bytes each, and slot `i` of a file starts at `i * class`. A slot
+is named by `Slot(class_bits, file_index, slot_index)` and stored in the
+metadata as one integer (`Slot.encode()`, never 0).
+
+`SlotClass` is the in-memory allocator of one class (not thread-safe: the
+engine calls it under its lock). `SlotFileCache` keeps a bounded number of
+slot files open, each with an O_DIRECT and a buffered descriptor.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import os
+from typing import NamedTuple
+
+from .data_files import O_DIRECT
+from .types import SLOT_SIZE_MIN_BYTES
+
+__all__ = [
+    "SLOTS_DIRECTORY",
+    "SLOT_CLASS_BITS_MIN",
+    "Slot",
+    "SlotClass",
+    "SlotFile",
+    "SlotFileCache",
+    "class_bits_for",
+    "class_directory_name",
+    "parse_class_directory_name",
+    "slot_file_name",
+    "parse_slot_file_name",
+]
+
+SLOTS_DIRECTORY = "slots"
+SLOT_CLASS_BITS_MIN = SLOT_SIZE_MIN_BYTES.bit_length() - 1  # 64 KiB
+SLOT_CLASS_BITS_MAX = 30  # 1 GiB (chunk_size_bytes_max's bound)
+_FILE_SHIFT = 24
+_CLASS_SHIFT = 48
+_MASK_24 = (1 << 24) - 1
+
+# Slot states in SlotClass.state.
+FREE = 0
+USED = 1  # referenced by metadata, or being written by a writer that owns it
+FREE_WHEN_UNREAD = 2  # no longer referenced, but a reader still reads it
+
+
+def class_bits_for(length: int) -> int:
+    """log2 of the smallest size class (>= 64 KiB) that holds `length` bytes."""
+    return max(SLOT_CLASS_BITS_MIN, (max(length, 1) - 1).bit_length())
+
+
+class Slot(NamedTuple):
+    class_bits: int
+    file_index: int
+    slot_index: int
+
+    @property
+    def class_size(self) -> int:
+        return 1 << self.class_bits
+
+    @property
+    def offset(self) -> int:
+        return self.slot_index << self.class_bits
+
+    def encode(self) -> int:
+        return (self.class_bits << _CLASS_SHIFT) | (self.file_index << _FILE_SHIFT) | self.slot_index
+
+    @classmethod
+    def decode(cls, value: int) -> Slot:
+        slot = cls(value >> _CLASS_SHIFT, (value >> _FILE_SHIFT) & _MASK_24, value & _MASK_24)
+        assert SLOT_CLASS_BITS_MIN <= slot.class_bits <= SLOT_CLASS_BITS_MAX, f"bad slot {value:#x}"
+        return slot
+
+    def __str__(self) -> str:
+        return f"{self.class_size >> 10}KiB/{self.file_index}/{self.slot_index}"
+
+
+def class_directory_name(class_bits: int) -> str:
+    return f"{(1 << class_bits) >> 10}KiB"
+
+
+def parse_class_directory_name(name: str) -> int | None:
+    if not name.endswith("KiB") or not name[:-3].isdigit():
+        return None
+    size = int(name[:-3]) << 10
+    bits = size.bit_length() - 1
+    if size != 1 << bits or not SLOT_CLASS_BITS_MIN <= bits <= SLOT_CLASS_BITS_MAX:
+        return None
+    return bits if class_directory_name(bits) == name else None
+
+
+def slot_file_name(file_index: int) -> str:
+    return f"{file_index:06d}"
+
+
+def parse_slot_file_name(name: str) -> int | None:
+    if len(name) != 6 or not name.isdigit():
+        return None
+    return int(name)
+
+
+class SlotClass:
+    """Free-slot tracking of one size class: one state byte per slot, a free
+    count per file and a heap of the files that have free slots, so that
+    allocation takes the lowest free slot of the lowest such file (files fill
+    sequentially) in C-speed `bytearray.find`."""
+
+    def __init__(self, class_bits: int, slots_per_file: int) -> None:
+        assert slots_per_file >= 1
+        self.class_bits = class_bits
+        self.slots_per_file = slots_per_file
+        self.state = bytearray()
+        self.free_counts: list[int] = []
+        self._files_with_free: list[int] = []
+
+    @property
+    def file_count(self) -> int:
+        return len(self.free_counts)
+
+    @property
+    def file_bytes(self) -> int:
+        return self.slots_per_file << self.class_bits
+
+    def rebuild(self, file_count: int, used: list[tuple[int, int]]) -> None:
+        """Start from `file_count` files where exactly the `used` (file, slot) pairs are taken."""
+        per_file = self.slots_per_file
+        self.state = bytearray(file_count * per_file)
+        self.free_counts = [per_file] * file_count
+        for file_index, slot_index in used:
+            assert file_index < file_count and slot_index < per_file, (file_index, slot_index)
+            position = file_index * per_file + slot_index
+            assert self.state[position] == FREE, f"slot {file_index}/{slot_index} referenced twice"
+            self.state[position] = USED
+            self.free_counts[file_index] -= 1
+        self._files_with_free = [index for index, count in enumerate(self.free_counts) if count]
+        heapq.heapify(self._files_with_free)
+
+    def add_file(self) -> int:
+        file_index = self.file_count
+        self.state.extend(bytes(self.slots_per_file))
+        self.free_counts.append(self.slots_per_file)
+        heapq.heappush(self._files_with_free, file_index)
+        return file_index
+
+    def take(self) -> Slot | None:
+        """The lowest free slot, now USED; None if every file is full."""
+        if not self._files_with_free:
+            return None
+        file_index = self._files_with_free[0]
+        start = file_index * self.slots_per_file
+        position = self.state.find(FREE, start, start + self.slots_per_file)
+        assert position >= 0, f"file {file_index} counted free slots it does not have"
+        self.state[position] = USED
+        self.free_counts[file_index] -= 1
+        if self.free_counts[file_index] == 0:
+            heapq.heappop(self._files_with_free)
+        return Slot(self.class_bits, file_index, position - start)
+
+    def set_state(self, slot: Slot, state: int) -> None:
+        assert state != FREE, "use release()"
+        self.state[slot.file_index * self.slots_per_file + slot.slot_index] = state
+
+    def get_state(self, slot: Slot) -> int:
+        return self.state[slot.file_index * self.slots_per_file + slot.slot_index]
+
+    def release(self, slot: Slot) -> None:
+        position = slot.file_index * self.slots_per_file + slot.slot_index
+        assert self.state[position] != FREE, f"slot {slot} freed twice"
+        self.state[position] = FREE
+        self.free_counts[slot.file_index] += 1
+        if self.free_counts[slot.file_index] == 1:
+            heapq.heappush(self._files_with_free, slot.file_index)
+
+    def used_count(self) -> int:
+        return self.file_count * self.slots_per_file - sum(self.free_counts)
+
+
+class SlotFile:
+    """Open descriptors of one slot file: `direct_fd` (O_DIRECT, or -1 when
+    direct I/O is off) for aligned I/O and `buffered_fd` for the rest.
+    Descriptors are positionless (pread/pwrite), so threads share them."""
+
+    __slots__ = ("path", "direct_fd", "buffered_fd", "users", "evicted")
+
+    def __init__(self, path: str, direct: bool) -> None:
+        self.path = path
+        self.users = 0
+        self.evicted = False
+        self.buffered_fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        self.direct_fd = -1
+        if direct:
+            try:
+                self.direct_fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | O_DIRECT)
+            except BaseException:
+                os.close(self.buffered_fd)
+                raise
+
+    def close(self) -> None:
+        for fd in (self.direct_fd, self.buffered_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.direct_fd = self.buffered_fd = -1
+
+
+class SlotFileCache:
+    """At most `capacity` idle slot files kept open, least recently used
+    closed first; a file in use (`users` > 0) is closed only when released.
+    Not thread-safe: the engine calls it under its lock."""
+
+    def __init__(self, capacity: int, direct: bool) -> None:
+        self._capacity = capacity
+        self._direct = direct
+        self._files: collections.OrderedDict[str, SlotFile] = collections.OrderedDict()
+
+    def acquire(self, path: str) -> SlotFile:
+        """Raises FileNotFoundError if the file does not exist."""
+        slot_file = self._files.get(path)
+        if slot_file is None:
+            slot_file = SlotFile(path, self._direct)
+            self._files[path] = slot_file
+            self._evict()
+        else:
+            self._files.move_to_end(path)
+        slot_file.users += 1
+        return slot_file
+
+    def release(self, slot_file: SlotFile) -> None:
+        slot_file.users -= 1
+        assert slot_file.users >= 0
+        if slot_file.evicted and slot_file.users == 0:
+            slot_file.close()
+
+    def forget(self, path: str) -> None:
+        """Close a file about to be deleted (it must be idle)."""
+        slot_file = self._files.pop(path, None)
+        if slot_file is not None:
+            assert slot_file.users == 0, f"{path} deleted while in use"
+            slot_file.close()
+
+    def _evict(self) -> None:
+        if len(self._files) <= self._capacity:
+            return
+        for path in list(self._files):
+            if len(self._files) <= self._capacity:
+                break
+            slot_file = self._files.pop(path)
+            slot_file.evicted = True
+            if slot_file.users == 0:
+                slot_file.close()
+
+    def close(self) -> None:
+        for slot_file in self._files.values():
+            slot_file.close()
+        self._files.clear()
