@@ -127,7 +127,7 @@ async def _client_phase(mgmtd_address: str, size_bytes: int, block_bytes: int, d
 
 
 def run_native_benchmark(
-    *, size_mib: int = 1024, block_kib: int = 1024, depth: int = 8, replication: int = 1,
+    *, size_mib: int = 1024, block_kib: int = 1024, depth: int = 16, replication: int = 1,
     work_dir: str | None = None, storage_services: int = 1, targets_per_storage: int = 4,
 ) -> dict:
     """Run the whole benchmark; returns a report dict (see format_report)."""

@@ -364,7 +364,7 @@ def get(remote: str, local: str, mgmtd: MgmtdOption = None,
 def bench(
     size_mib: Annotated[int, typer.Option("--size-mib", help="file size")] = 1024,
     block_kib: Annotated[int, typer.Option("--block-kib", help="request size")] = 1024,
-    depth: Annotated[int, typer.Option(help="requests in flight")] = 8,
+    depth: Annotated[int, typer.Option(help="requests in flight")] = 16,
     replication: Annotated[int, typer.Option(help="replication of the benchmark cluster")] = 1,
     work_dir: Annotated[Optional[str], typer.Option(help="folder for the benchmark cluster and disk reference")] = None,
     as_json: JsonOption = False,
