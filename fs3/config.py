@@ -44,11 +44,14 @@ class MgmtdConfig:
     kv_url: str = ""  # default: embedded store in data_dir
     heartbeat_timeout_s: float = 10.0
     state_update_interval_s: float = 0.5
+    # Several instances share kv_url; the one holding the lease is primary.
+    primary_lease_s: float = 5.0
     log_level: str = "INFO"
 
     def check(self) -> None:
         assert self.heartbeat_timeout_s > 0
         assert 0 < self.state_update_interval_s < self.heartbeat_timeout_s
+        assert self.primary_lease_s > 0
 
 
 @dataclasses.dataclass

@@ -68,7 +68,7 @@ def _mgmtd_addresses(mgmtd: str | None, data_dir: str = DEFAULT_LOCAL_DIR) -> li
     cluster = LocalCluster(data_dir)
     if not cluster.initialized:
         raise CliError(f"no cluster manager given (--mgmtd or FS3_MGMTD) and no local cluster in {data_dir}")
-    return [cluster.mgmtd_address]
+    return cluster.mgmtd_addresses
 
 
 async def _client(mgmtd: str | None):
@@ -85,6 +85,7 @@ def local_up(
     targets: Annotated[int, typer.Option(help="targets per storage service (first start only)")] = 5,
     replication: Annotated[int, typer.Option(help="replication factor (first start only)")] = 3,
     meta: Annotated[int, typer.Option(help="metadata services (first start only)")] = 2,
+    managers: Annotated[int, typer.Option(help="cluster managers, one primary (first start only)")] = 1,
     timeout: Annotated[float, typer.Option(help="seconds to wait until serving")] = 90.0,
 ) -> None:
     """Start (or restart) the local cluster; its data lives under DATA_DIR."""
@@ -92,13 +93,13 @@ def local_up(
 
     cluster = LocalCluster(data_dir)
     if not cluster.initialized:
-        cluster.spec = LocalClusterSpec(meta_services=meta, storage_services=storage, targets_per_storage=targets,
-                                        replication_factor=replication)
+        cluster.spec = LocalClusterSpec(meta_services=meta, mgmtd_services=managers, storage_services=storage,
+                                        targets_per_storage=targets, replication_factor=replication)
     try:
         cluster.up(timeout_s=timeout)
     except Fs3Error as error:
         _fail(f"{error} (logs in {cluster.data_dir / 'logs'})")
-    console.print(f"fs3 local cluster is up in {cluster.data_dir}; cluster manager at {cluster.mgmtd_address}")
+    console.print(f"fs3 local cluster is up in {cluster.data_dir}; cluster manager at {','.join(cluster.mgmtd_addresses)}")
     _print_status(cluster)
 
 
@@ -133,7 +134,7 @@ def _print_status(cluster, as_json: bool = False) -> bool:
     if as_json:
         document = {
             "data_dir": str(cluster.data_dir),
-            "mgmtd": cluster.mgmtd_address,
+            "mgmtd": cluster.mgmtd_addresses,
             "healthy": routing is not None and problem is None and all(running.values()),
             "problem": problem,
             "services": [

@@ -72,6 +72,7 @@ def _pid_alive(pid: int) -> bool:
 @dataclasses.dataclass
 class LocalClusterSpec:
     meta_services: int = 2
+    mgmtd_services: int = 1
     storage_services: int = 3
     targets_per_storage: int = 5
     replication_factor: int = 3
@@ -119,7 +120,14 @@ class LocalCluster:
 
     @property
     def mgmtd_address(self) -> str:
+        """The first cluster manager's address (use mgmtd_addresses to fail over)."""
         return f"127.0.0.1:{self.services['mgmtd'].port}"
+
+    @property
+    def mgmtd_addresses(self) -> list[str]:
+        return [
+            f"127.0.0.1:{service.port}" for service in self.services.values() if service.module == "fs3.mgmtd"
+        ]
 
     @property
     def initialized(self) -> bool:
@@ -131,13 +139,20 @@ class LocalCluster:
         for folder in ("conf", "logs", "mgmtd", "meta"):
             (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
         spec = self.spec
-        mgmtd = MgmtdConfig(
-            node_id=MGMTD_NODE_ID, port=free_port(), data_dir=str(self.data_dir / "mgmtd"),
-            heartbeat_timeout_s=spec.heartbeat_timeout_s,
-            state_update_interval_s=min(0.5, spec.heartbeat_timeout_s / 4),
-        )
-        self._add_service("mgmtd", "fs3.mgmtd", mgmtd.node_id, mgmtd.port, mgmtd)
-        mgmtd_addresses = [f"127.0.0.1:{mgmtd.port}"]
+        mgmtd_addresses = []
+        for index in range(spec.mgmtd_services):
+            # Every instance shares one state store; the lease holder is primary.
+            mgmtd = MgmtdConfig(
+                node_id=MGMTD_NODE_ID + index, port=free_port(),
+                data_dir=str(self.data_dir / "mgmtd" / f"instance-{index + 1}"),
+                kv_url=f"sqlite://{self.data_dir / 'mgmtd' / 'kv.db'}",
+                heartbeat_timeout_s=spec.heartbeat_timeout_s,
+                state_update_interval_s=min(0.5, spec.heartbeat_timeout_s / 4),
+                primary_lease_s=min(5.0, spec.heartbeat_timeout_s / 2),
+            )
+            name = "mgmtd" if index == 0 else f"mgmtd-{mgmtd.node_id}"
+            self._add_service(name, "fs3.mgmtd", mgmtd.node_id, mgmtd.port, mgmtd)
+            mgmtd_addresses.append(f"127.0.0.1:{mgmtd.port}")
         heartbeat_interval_s = min(1.0, spec.heartbeat_timeout_s / 5)
         for index in range(spec.meta_services):
             meta = MetaServiceConfig(
@@ -240,9 +255,11 @@ class LocalCluster:
         """Start every service, create the chain table on first start, wait until serving."""
         if not self.initialized:
             self._initialize()
-        self.start_service("mgmtd")
         for name in self.services:
-            if name != "mgmtd" and self.services[name].module == "fs3.storage":
+            if self.services[name].module == "fs3.mgmtd":
+                self.start_service(name)
+        for name in self.services:
+            if self.services[name].module == "fs3.storage":
                 self.start_service(name)
         for name in self.services:
             if self.services[name].module == "fs3.meta":
@@ -271,7 +288,7 @@ class LocalCluster:
     # ---- readiness ------------------------------------------------------------
     async def _wait_ready(self, timeout_s: float) -> RoutingInfo:
         deadline = time.monotonic() + timeout_s
-        mgmtd = MgmtdClient([self.mgmtd_address], timeout_s=2.0)
+        mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0)
         try:
             table_created = False
             last_problem = "cluster manager not reachable"
@@ -327,7 +344,7 @@ class LocalCluster:
         return None
 
     async def status(self) -> tuple[RoutingInfo | None, str | None]:
-        mgmtd = MgmtdClient([self.mgmtd_address], timeout_s=2.0)
+        mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0)
         try:
             routing, _now, _timeout = await mgmtd.get_cluster_status()
         except Fs3Error as error:

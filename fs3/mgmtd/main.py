@@ -12,6 +12,8 @@ import grpc
 from fs3._proto import mgmtd_pb2_grpc
 from fs3.config import MgmtdConfig, load_config
 from fs3.kv import open_engine
+from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd.lease import PrimaryLease
 from fs3.mgmtd.manager import ClusterManager
 from fs3.mgmtd.service import ClusterManagerService
 from fs3.service_runner import run_service, setup_logging
@@ -20,38 +22,85 @@ logger = logging.getLogger(__name__)
 
 
 class MgmtdServer:
+    """One cluster-manager instance; it acts only while it holds the primary lease."""
+
     def __init__(self, config: MgmtdConfig) -> None:
         self.config = config
         self._server: grpc.aio.Server | None = None
+        self._tasks: list[asyncio.Task] = []
         self._updater: asyncio.Task | None = None
         self.engine = None
+        self.lease: PrimaryLease | None = None
         self.manager: ClusterManager | None = None
+
+    def _primary(self) -> ClusterManager:
+        if self.manager is None or self.lease is None or not self.lease.is_primary():
+            holder = self.lease.holder if self.lease is not None else None
+            hint = f"; primary is node {holder.node_id} at {holder.address}" if holder is not None else ""
+            raise Fs3Error(StatusCode.NOT_PRIMARY, f"cluster manager {self.config.node_id} is not primary{hint}")
+        return self.manager
 
     async def start(self) -> None:
         os.makedirs(self.config.data_dir, exist_ok=True)
         kv_url = self.config.kv_url or f"sqlite://{os.path.abspath(self.config.data_dir)}/mgmtd.kv"
         self.engine = open_engine(kv_url)
-        self.manager = ClusterManager(self.config, self.engine)
-        await self.manager.load()
+        address = f"{self.config.host}:{self.config.port}"
+        self.lease = PrimaryLease(self.engine, self.config.node_id, address, self.config.primary_lease_s)
         self._server = grpc.aio.server()
-        mgmtd_pb2_grpc.add_ClusterManagerServicer_to_server(ClusterManagerService(self.manager), self._server)
-        self._server.add_insecure_port(f"{self.config.host}:{self.config.port}")
+        mgmtd_pb2_grpc.add_ClusterManagerServicer_to_server(ClusterManagerService(self._primary), self._server)
+        self._server.add_insecure_port(address)
         await self._server.start()
-        self._updater = asyncio.get_running_loop().create_task(self._update_states())
-        logger.info("cluster manager %d listening on %s:%d", self.config.node_id, self.config.host, self.config.port)
+        await self._lease_round()
+        self._tasks.append(asyncio.get_running_loop().create_task(self._keep_lease()))
+        logger.info("cluster manager %d listening on %s (%s)", self.config.node_id, address,
+                    "primary" if self.lease.is_primary() else "secondary")
 
-    async def _update_states(self) -> None:
-        assert self.manager is not None
+    async def _keep_lease(self) -> None:
+        interval_s = self.config.primary_lease_s / 3
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self._lease_round()
+            except Exception:
+                logger.exception("lease round failed")
+
+    async def _lease_round(self) -> None:
+        assert self.lease is not None and self.engine is not None
+        was_primary = self.manager is not None
+        is_primary = await self.lease.try_acquire()
+        if is_primary and not was_primary:
+            # A new term: start from exactly what the previous primary persisted.
+            manager = ClusterManager(self.config, self.engine, fence=self.lease.fence)
+            await manager.load()
+            self.manager = manager
+            self._updater = asyncio.get_running_loop().create_task(self._update_states(manager))
+            logger.warning("cluster manager %d is primary (term %d)", self.config.node_id, self.lease.term)
+        elif not is_primary and was_primary:
+            self._stop_acting()
+            logger.warning("cluster manager %d lost the primary lease", self.config.node_id)
+
+    def _stop_acting(self) -> None:
+        if self._updater is not None:
+            self._updater.cancel()
+            self._updater = None
+        self.manager = None
+
+    async def _update_states(self, manager: ClusterManager) -> None:
         while True:
             await asyncio.sleep(self.config.state_update_interval_s)
+            if self.lease is None or not self.lease.is_primary():
+                continue
             try:
-                await self.manager.update_target_states()
+                await manager.update_target_states()
+            except Fs3Error as error:
+                logger.warning("target state update refused: %s", error)
             except Exception:
                 logger.exception("target state update failed")
 
     async def stop(self) -> None:
-        if self._updater is not None:
-            self._updater.cancel()
+        for task in self._tasks:
+            task.cancel()
+        self._stop_acting()
         if self._server is not None:
             await self._server.stop(grace=1.0)
         if self.engine is not None:

@@ -16,7 +16,7 @@ import errno
 import json
 import logging
 import time
-from typing import Callable
+from typing import Awaitable, Callable
 
 from fs3.config import MgmtdConfig
 from fs3.errors import Fs3Error, StatusCode
@@ -63,9 +63,11 @@ class ClusterManager:
         engine: KvEngine,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        fence: Callable[[Transaction], Awaitable[None]] | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
+        self._fence = fence  # checks, inside every state write, that we still hold the primary lease
         self._monotonic = monotonic
         self._wall_clock_ms = wall_clock_ms
         self.routing = RoutingInfo(routing_version=1)
@@ -85,7 +87,9 @@ class ClusterManager:
             return
         state = json.loads(blob)
         assert state["format"] == _STATE_FORMAT, f"unknown cluster state format {state['format']}"
-        routing = RoutingInfo(routing_version=state["routing_version"] + 1)
+        # Versions only move forward, also across a change of primary whose
+        # last in-memory bumps were never persisted.
+        routing = RoutingInfo(routing_version=max(state["routing_version"] + 1, self._wall_clock_ms()))
         for node in state["nodes"]:
             node["node_type"] = NodeType(node["node_type"])
             routing.nodes[node["node_id"]] = NodeInfo(**node)
@@ -126,6 +130,8 @@ class ClusterManager:
         blob = json.dumps(state, sort_keys=True).encode()
 
         async def write(txn: Transaction) -> None:
+            if self._fence is not None:
+                await self._fence(txn)
             txn.set(_STATE_KEY, blob)
 
         await run_transaction(self.engine, write)

@@ -6,6 +6,8 @@ import grpc
 
 from fs3._proto import mgmtd_pb2, mgmtd_pb2_grpc
 from fs3.codec.routing import node_from_proto, routing_to_proto
+from typing import Callable
+
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.manager import ClusterManager, TargetReport
 from fs3.routing import LocalState, NodeType
@@ -47,10 +49,28 @@ def _local_state(value: int) -> LocalState:
 
 
 class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
-    def __init__(self, manager: ClusterManager) -> None:
-        self.manager = manager
+    """`primary()` returns the manager while this instance holds the primary
+    lease and raises NOT_PRIMARY otherwise, so a secondary answers nothing but
+    "ask another address"."""
+
+    def __init__(self, primary: Callable[[], ClusterManager]) -> None:
+        self._primary = primary
+
+    @property
+    def manager(self) -> ClusterManager:
+        return self._primary()
+
+    async def _check_primary(self, context) -> bool:
+        try:
+            self._primary()
+            return True
+        except Fs3Error as error:
+            await _abort(context, error)
+            return False
 
     async def RegisterNode(self, request, context):
+        if not await self._check_primary(context):
+            return None
         try:
             node = node_from_proto(request.node) if request.node.node_type else None
             if node is None:
@@ -65,6 +85,8 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
         )
 
     async def Heartbeat(self, request, context):
+        if not await self._check_primary(context):
+            return None
         try:
             reports = [
                 TargetReport(
@@ -82,12 +104,16 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
         )
 
     async def GetRoutingInfo(self, request, context):
+        if not await self._check_primary(context):
+            return None
         routing = self.manager.routing
         if request.known_routing_version and request.known_routing_version == routing.routing_version:
             return mgmtd_pb2.GetRoutingInfoResponse(changed=False)
         return mgmtd_pb2.GetRoutingInfoResponse(changed=True, routing=routing_to_proto(routing))
 
     async def CreateChainTable(self, request, context):
+        if not await self._check_primary(context):
+            return None
         try:
             table = await self.manager.create_chain_table(request.table_id, request.replication_factor, request.replace)
         except Fs3Error as error:
@@ -99,6 +125,8 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
         )
 
     async def GetClusterStatus(self, request, context):
+        if not await self._check_primary(context):
+            return None
         return mgmtd_pb2.GetClusterStatusResponse(
             routing=routing_to_proto(self.manager.routing),
             now_ms=self.manager._wall_clock_ms(),
