@@ -46,6 +46,7 @@ class MgmtdConfig:
     state_update_interval_s: float = 0.5
     # Several instances share kv_url; the one holding the lease is primary.
     primary_lease_s: float = 5.0
+    http_port: int = 0  # admin API and /metrics (fastapi); 0: off
     log_level: str = "INFO"
 
     def check(self) -> None:
@@ -67,6 +68,7 @@ class MetaServiceConfig:
     default_chunk_size_bytes: int = 1 * MiB
     default_stripe_size: int = 16
     default_chain_table_id: int = 1
+    metrics_port: int = 0  # Prometheus /metrics; 0: off
     log_level: str = "INFO"
 
     def check(self) -> None:
@@ -96,6 +98,9 @@ class StorageServiceConfig:
     forward_timeout_s: float = 10.0
     forward_retries_max: int = 20
     direct_io: bool = True
+    # Chunk versions live in preallocated slot files of this size (per target and size class).
+    slot_file_bytes: int = 256 * MiB
+    metrics_port: int = 0  # Prometheus /metrics; 0: off
     log_level: str = "INFO"
 
     def check(self) -> None:

@@ -58,6 +58,7 @@ class NodeInfo:
     last_heartbeat_ms: int = 0
     alive: bool = False
     start_time_ms: int = 0
+    metrics_port: int = 0
 
     @property
     def address(self) -> str:

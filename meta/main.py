@@ -17,6 +17,7 @@ from fs3.meta.format import format_namespace
 from fs3.meta.operator import MetaOperator
 from fs3.meta.service import register_meta_service
 from fs3.meta.types import Layout
+from fs3.metrics import start_metrics_endpoint
 from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
 from fs3.net.server import RpcServer, ServerConfig
@@ -47,9 +48,10 @@ class MetaServer:
                                                                       op_deadline_s=self.config.rpc_timeout_s))
         register_meta_service(self.server, operator)
         port = await self.server.start(self.config.host, self.config.port)
+        metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(
             MgmtdClient(self.config.mgmtd_addresses), self.config.node_id, NodeType.META, self.config.host, port,
-            heartbeat_interval_s=self.config.heartbeat_interval_s,
+            heartbeat_interval_s=self.config.heartbeat_interval_s, metrics_port=metrics_port,
         )
         await self.agent.start()
         logger.info("metadata service %d listening on port %d", self.config.node_id, port)

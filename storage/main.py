@@ -7,6 +7,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from fs3.config import StorageServiceConfig, load_config
+from fs3.metrics import start_metrics_endpoint
 from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
 from fs3.net.client import ClientConfig, RpcClientPool
@@ -50,15 +51,18 @@ class StorageServer:
 
     async def start(self) -> None:
         engine_config = ChunkEngineConfig(chunk_size_bytes_max=self.config.chunk_size_bytes_max,
-                                          direct_io=self.config.direct_io)
+                                          direct_io=self.config.direct_io,
+                                          slot_file_bytes=self.config.slot_file_bytes)
         for target_config in self.config.targets:
             self.targets[target_config.target_id] = StorageTarget(
                 target_config.target_id, target_config.path, self.executor, engine_config
             )
         port = await self.server.start(self.config.host, self.config.port)
+        metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(
             MgmtdClient(self.config.mgmtd_addresses), self.config.node_id, NodeType.STORAGE, self.config.host, port,
             heartbeat_interval_s=self.config.heartbeat_interval_s, target_reports=self._target_reports,
+            metrics_port=metrics_port,
         )
         node = StorageNode(
             self.config.node_id, self.targets, self.agent.current_routing, self.agent.refresh_routing,

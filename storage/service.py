@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fs3._proto import storage_pb2
 from fs3.errors import Fs3Error, StatusCode
+from fs3.metrics import STORAGE_BYTES
 from fs3.net.methods import StorageMethod
 from fs3.net.server import RpcContext, RpcServer
 from fs3.storage.chunk_engine import ChunkId
@@ -16,8 +17,12 @@ __all__ = ["register_storage_service"]
 def register_storage_service(server: RpcServer, node: StorageNode) -> None:
     pool = server.payload_pool
 
+    written_bytes = STORAGE_BYTES.labels("written")
+    read_bytes = STORAGE_BYTES.labels("read")
+
     async def write_chunk(request: storage_pb2.WriteChunkRequest, context: RpcContext):
         result = await node.write(write_request_from_proto(request), context.payload)
+        written_bytes.inc(request.length)
         return storage_pb2.WriteChunkResponse(
             committed_version=result.committed_version, chunk_length=result.chunk_length,
             chunk_crc32c=result.chunk_crc32c,
@@ -34,6 +39,7 @@ def register_storage_service(server: RpcServer, node: StorageNode) -> None:
             buffer.release()
             raise
         context.set_reply_payload([buffer.view[: result.length]] if result.length else [], buffer.release)
+        read_bytes.inc(result.length)
         return storage_pb2.ReadChunkResponse(
             length=result.length, committed_version=result.committed_version,
             chunk_length=result.chunk_length, chunk_exists=result.chunk_exists,

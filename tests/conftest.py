@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,11 +42,19 @@ def start_cluster(folder, **spec_overrides) -> LocalCluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A module-wide local cluster: 1 manager, 2 meta, 3 storage x 5 targets, R=3."""
-    cluster = start_cluster(tmp_path_factory.mktemp("cluster"))
+    folder = tmp_path_factory.mktemp("cluster")
+    cluster = start_cluster(folder)
     try:
         yield cluster
     finally:
         cluster.down(timeout_s=10)
+        remove_cluster_data(cluster)
+
+
+def remove_cluster_data(cluster: LocalCluster) -> None:
+    """Chunk data of a stopped test cluster goes at once (gigabytes); logs and configs stay."""
+    for child in cluster.data_dir.glob("storage-*"):
+        shutil.rmtree(child, ignore_errors=True)
 
 
 def run_cli(cluster: LocalCluster, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:

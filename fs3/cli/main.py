@@ -100,6 +100,9 @@ def local_up(
     except Fs3Error as error:
         _fail(f"{error} (logs in {cluster.data_dir / 'logs'})")
     console.print(f"fs3 local cluster is up in {cluster.data_dir}; cluster manager at {','.join(cluster.mgmtd_addresses)}")
+    admin = [f"http://127.0.0.1:{s.http_port}/api/v1/status" for s in cluster.services.values() if s.http_port]
+    if admin:
+        console.print(f"admin API: {' '.join(admin)}")
     _print_status(cluster)
 
 

@@ -21,7 +21,7 @@ def node_to_proto(node: NodeInfo) -> common_pb2.NodeInfo:
     return common_pb2.NodeInfo(
         node_id=node.node_id, node_type=int(node.node_type), host=node.host, port=node.port,
         hostname=node.hostname, pid=node.pid, last_heartbeat_ms=node.last_heartbeat_ms,
-        alive=node.alive, start_time_ms=node.start_time_ms,
+        alive=node.alive, start_time_ms=node.start_time_ms, metrics_port=node.metrics_port,
     )
 
 
@@ -30,7 +30,7 @@ def node_from_proto(message: common_pb2.NodeInfo) -> NodeInfo:
         node_id=message.node_id, node_type=NodeType(message.node_type), host=message.host,
         port=message.port, hostname=message.hostname, pid=message.pid,
         last_heartbeat_ms=message.last_heartbeat_ms, alive=message.alive,
-        start_time_ms=message.start_time_ms,
+        start_time_ms=message.start_time_ms, metrics_port=message.metrics_port,
     )
 
 

@@ -80,6 +80,7 @@ class LocalClusterSpec:
     chunk_size_bytes: int = 1 << 20
     stripe_size: int = 16
     direct_io: bool = True
+    slot_file_bytes: int = 64 << 20  # small preallocation: 15 targets share one disk
 
 
 @dataclasses.dataclass
@@ -91,6 +92,8 @@ class ServiceProcess:
     config_path: str
     log_path: str
     pid: int = 0
+    http_port: int = 0  # cluster manager admin API
+    metrics_port: int = 0
 
 
 class LocalCluster:
@@ -149,9 +152,10 @@ class LocalCluster:
                 heartbeat_timeout_s=spec.heartbeat_timeout_s,
                 state_update_interval_s=min(0.5, spec.heartbeat_timeout_s / 4),
                 primary_lease_s=min(5.0, spec.heartbeat_timeout_s / 2),
+                http_port=free_port(),
             )
             name = "mgmtd" if index == 0 else f"mgmtd-{mgmtd.node_id}"
-            self._add_service(name, "fs3.mgmtd", mgmtd.node_id, mgmtd.port, mgmtd)
+            self._add_service(name, "fs3.mgmtd", mgmtd.node_id, mgmtd.port, mgmtd, http_port=mgmtd.http_port)
             mgmtd_addresses.append(f"127.0.0.1:{mgmtd.port}")
         heartbeat_interval_s = min(1.0, spec.heartbeat_timeout_s / 5)
         for index in range(spec.meta_services):
@@ -159,9 +163,10 @@ class LocalCluster:
                 node_id=META_NODE_ID_BASE + index, port=free_port(), mgmtd_addresses=mgmtd_addresses,
                 kv_url=f"sqlite://{self.data_dir / 'meta' / 'kv.db'}", heartbeat_interval_s=heartbeat_interval_s,
                 default_chunk_size_bytes=spec.chunk_size_bytes, default_stripe_size=spec.stripe_size,
-                default_chain_table_id=CHAIN_TABLE_ID,
+                default_chain_table_id=CHAIN_TABLE_ID, metrics_port=free_port(),
             )
-            self._add_service(f"meta-{meta.node_id}", "fs3.meta", meta.node_id, meta.port, meta)
+            self._add_service(f"meta-{meta.node_id}", "fs3.meta", meta.node_id, meta.port, meta,
+                              metrics_port=meta.metrics_port)
         for index in range(spec.storage_services):
             node_id = STORAGE_NODE_ID_BASE + index + 1
             targets = [
@@ -173,17 +178,20 @@ class LocalCluster:
                 Path(target.path).mkdir(parents=True, exist_ok=True)
             storage = StorageServiceConfig(
                 node_id=node_id, port=free_port(), mgmtd_addresses=mgmtd_addresses, targets=targets,
-                heartbeat_interval_s=heartbeat_interval_s, direct_io=spec.direct_io,
+                heartbeat_interval_s=heartbeat_interval_s, direct_io=spec.direct_io, metrics_port=free_port(),
+                slot_file_bytes=spec.slot_file_bytes,
             )
-            self._add_service(f"storage-{node_id}", "fs3.storage", node_id, storage.port, storage)
+            self._add_service(f"storage-{node_id}", "fs3.storage", node_id, storage.port, storage,
+                              metrics_port=storage.metrics_port)
         self._save_state()
 
-    def _add_service(self, name: str, module: str, node_id: int, port: int, config) -> None:
+    def _add_service(self, name: str, module: str, node_id: int, port: int, config, *, http_port: int = 0,
+                     metrics_port: int = 0) -> None:
         config_path = self.data_dir / "conf" / f"{name}.toml"
         config_path.write_text(dump_config(config))
         self.services[name] = ServiceProcess(
             name=name, module=module, node_id=node_id, port=port, config_path=str(config_path),
-            log_path=str(self.data_dir / "logs" / f"{name}.log"),
+            log_path=str(self.data_dir / "logs" / f"{name}.log"), http_port=http_port, metrics_port=metrics_port,
         )
 
     # ---- processes ------------------------------------------------------------

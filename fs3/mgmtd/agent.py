@@ -37,11 +37,12 @@ class NodeAgent:
         *,
         heartbeat_interval_s: float,
         target_reports: TargetReports | None = None,
+        metrics_port: int = 0,
     ) -> None:
         self.mgmtd = mgmtd
         self.node = NodeInfo(
             node_id=node_id, node_type=node_type, host=host, port=port, hostname=socket.gethostname(),
-            pid=os.getpid(), start_time_ms=int(time.time() * 1000),
+            pid=os.getpid(), start_time_ms=int(time.time() * 1000), metrics_port=metrics_port,
         )
         self.heartbeat_interval_s = heartbeat_interval_s
         self.target_reports = target_reports

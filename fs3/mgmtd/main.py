@@ -13,6 +13,7 @@ from fs3._proto import mgmtd_pb2_grpc
 from fs3.config import MgmtdConfig, load_config
 from fs3.kv import open_engine
 from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd.http_api import AdminHttpServer, build_admin_app
 from fs3.mgmtd.lease import PrimaryLease
 from fs3.mgmtd.manager import ClusterManager
 from fs3.mgmtd.service import ClusterManagerService
@@ -32,6 +33,7 @@ class MgmtdServer:
         self.engine = None
         self.lease: PrimaryLease | None = None
         self.manager: ClusterManager | None = None
+        self._http: AdminHttpServer | None = None
 
     def _primary(self) -> ClusterManager:
         if self.manager is None or self.lease is None or not self.lease.is_primary():
@@ -52,6 +54,10 @@ class MgmtdServer:
         await self._server.start()
         await self._lease_round()
         self._tasks.append(asyncio.get_running_loop().create_task(self._keep_lease()))
+        if self.config.http_port:
+            self._http = AdminHttpServer(build_admin_app(self._primary, self.lease, self.config.node_id),
+                                         self.config.host, self.config.http_port)
+            await self._http.start()
         logger.info("cluster manager %d listening on %s (%s)", self.config.node_id, address,
                     "primary" if self.lease.is_primary() else "secondary")
 
@@ -98,6 +104,8 @@ class MgmtdServer:
                 logger.exception("target state update failed")
 
     async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.stop()
         for task in self._tasks:
             task.cancel()
         self._stop_acting()

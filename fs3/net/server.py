@@ -16,12 +16,14 @@ import asyncio
 import dataclasses
 import logging
 import socket
+import time
 from typing import Awaitable, Callable, Sequence
 
 from google.protobuf.message import DecodeError, Message
 
 from fs3._proto import common_pb2
-from fs3.errors import Fs3Error, StatusCode
+from fs3.errors import Fs3Error, StatusCode, code_name
+from fs3.metrics import RPC_CALLS, RPC_SECONDS
 from fs3.net.buffer_pool import BufferPool
 from fs3.net.connection import FrameConnection
 from fs3.net.frame import FLAG_RESPONSE, FrameHeader, FrameLimits
@@ -80,10 +82,24 @@ class RpcServer:
         self._connections: set[_ServerConnection] = set()
         self.payload_pool = BufferPool(config.payload_buffer_bytes, config.payload_buffer_count)
         self.port = 0
+        self.service_label = name.split("-")[0]
+        self._metrics: dict[tuple[str, str], tuple] = {}
 
     def register(self, method_id: int, request_type: type[Message], handler: Handler, name: str = "") -> None:
         assert method_id not in self._methods, f"method {method_id} registered twice"
         self._methods[method_id] = _Method(request_type, handler, name or handler.__name__)
+
+    def _observe(self, method_id: int, status: str, seconds: float) -> None:
+        method = self._methods.get(method_id)
+        name = method.name if method is not None else "unknown"
+        metrics = self._metrics.get((name, status))
+        if metrics is None:
+            metrics = self._metrics[(name, status)] = (
+                RPC_CALLS.labels(self.service_label, name, status),
+                RPC_SECONDS.labels(self.service_label, name),
+            )
+        metrics[0].inc()
+        metrics[1].observe(seconds)
 
     async def start(self, host: str, port: int) -> int:
         loop = asyncio.get_running_loop()
@@ -148,21 +164,26 @@ class _ServerConnection(FrameConnection):
 
     async def _serve(self, header: FrameHeader, message: bytes, payload: memoryview | None, owner: object) -> None:
         context = RpcContext(self.peer, payload)
+        started = time.perf_counter()
+        status = "OK"
         try:
             response = await self._dispatch(header, message, context)
             self._send_response(header, response, context)
             if context._reply_release is not None:
                 await self.wait_drained()
         except Fs3Error as error:
+            status = code_name(error.code)
             self._try_send_error(header, error)
         except ConnectionError:
-            pass
+            status = "DISCONNECTED"
         except Exception as error:  # a bug: keep serving, tell the caller
+            status = "INTERNAL"
             logger.exception("%s: handler for method %d failed", self.server.name, header.method_id)
             self._try_send_error(header, Fs3Error(StatusCode.INTERNAL, f"internal error: {error!r}"))
         finally:
             self._release(context, owner)
             self.inflight -= 1
+            self.server._observe(header.method_id, status, time.perf_counter() - started)
             if self.reading_paused and self.inflight < self.server.config.inflight_requests_max // 2:
                 self.reading_paused = False
                 if self.transport is not None and not self.closed:

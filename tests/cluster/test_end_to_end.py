@@ -118,6 +118,7 @@ def test_put_get_one_gibibyte_is_identical_and_every_replica_holds_the_same_byte
 
     run_async(check_replicas())
     run_cli(cluster, "rm", "/e2e/big.bin")
+    source.unlink()
 
 
 def test_two_metadata_services_create_one_thousand_files_each_exactly_once(cluster):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from tests.conftest import run_cli, start_cluster
+from tests.conftest import remove_cluster_data, run_cli, start_cluster
 
 
 def test_files_written_before_down_are_intact_after_up(tmp_path):
@@ -34,3 +34,4 @@ def test_files_written_before_down_are_intact_after_up(tmp_path):
         )
     finally:
         cluster.down(timeout_s=10)
+        remove_cluster_data(cluster)

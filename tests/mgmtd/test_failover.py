@@ -16,7 +16,7 @@ import time
 from fs3.client import Fs3Client
 from fs3.errors import Fs3Error
 from fs3.mgmtd.client import MgmtdClient
-from tests.conftest import run_async, start_cluster
+from tests.conftest import remove_cluster_data, run_async, start_cluster
 
 
 async def _primary_index(addresses: list[str]) -> int | None:
@@ -84,3 +84,4 @@ def test_secondary_takes_over_and_clients_see_no_error(tmp_path):
         assert count > 60
     finally:
         cluster.down(timeout_s=10)
+        remove_cluster_data(cluster)

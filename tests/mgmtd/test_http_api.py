@@ -1,0 +1,58 @@
+"""The cluster manager's HTTP admin API and every service's Prometheus metrics, on a real cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+from fs3.client import Fs3Client
+from tests.conftest import run_async
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        return response.read()
+
+
+def test_admin_api_serves_cluster_state_and_metrics(cluster):
+    manager = cluster.services["mgmtd"]
+    base = f"http://127.0.0.1:{manager.http_port}"
+    status = json.loads(_get(base + "/api/v1/status"))
+    assert status["primary"] is True and status["node_id"] == 1
+    assert len(status["targets"]) == 15
+    assert {node["node_type"] for node in status["nodes"]} == {"meta", "storage"}
+    targets = json.loads(_get(base + "/api/v1/targets"))
+    assert all(target["public_state"] == "serving" for target in targets)
+    chains = json.loads(_get(base + "/api/v1/chains"))
+    assert len(chains) == 5 and all(len(chain["target_ids"]) == 3 for chain in chains)
+    assert json.loads(_get(base + "/api/v1/chain-tables"))[0]["table_id"] == 1
+    metrics = _get(base + "/metrics").decode()
+    assert 'fs3_cluster_targets{public_state="serving"} 15.0' in metrics
+
+
+def test_every_service_exports_prometheus_metrics(cluster):
+    async def write_something() -> None:
+        client = await Fs3Client.connect(cluster.mgmtd_addresses)
+        try:
+            async with await client.open("/metrics-probe", "wb") as file:
+                await file.write(os.urandom(3 << 20))
+            async with await client.open("/metrics-probe", "rb") as file:
+                assert len(await file.read()) == 3 << 20
+        finally:
+            await client.close()
+
+    run_async(write_something())
+    manager = cluster.services["mgmtd"]
+    endpoints = json.loads(_get(f"http://127.0.0.1:{manager.http_port}/api/v1/metrics-endpoints"))
+    assert len(endpoints) == 5  # 2 metadata + 3 storage services
+    written = 0.0
+    for endpoint in endpoints:
+        text = _get(endpoint["url"]).decode()
+        assert "fs3_rpc_calls_total" in text
+        if endpoint["node_type"] == "storage":
+            for line in text.splitlines():
+                if line.startswith('fs3_storage_bytes_total{direction="written"}'):
+                    written += float(line.split()[-1])
+    assert written >= 3 * (3 << 20)  # every byte on each of 3 replicas
