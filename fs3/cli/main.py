@@ -389,6 +389,9 @@ def bench(
         console.print(format_report(report), markup=False, highlight=False)
 
 
+from fs3.cli import admin as _admin_verbs  # noqa: E402,F401  (registers nodes, targets, chains, ...)
+
+
 def main() -> None:
     app()
 

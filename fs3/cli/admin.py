@@ -1,0 +1,183 @@
+"""Admin verbs of the `fs3` command: cluster state and chunk inspection.
+
+    fs3 nodes | targets | chains | chain-tables     what the cluster manager knows
+    fs3 query-chunk PATH INDEX                      one chunk on every replica
+    fs3 dump-chunkmeta TARGET                       every chunk of one target
+
+Human tables by default, `--json` for scripts. Registered on the main app by
+`fs3.cli.main`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fs3._proto import storage_pb2
+from fs3.cli.main import JsonOption, MgmtdOption, _client, _mgmtd_addresses, _run, app, console
+from fs3.errors import Fs3Error, StatusCode
+from fs3.net.methods import StorageMethod
+
+
+async def _cluster_routing(mgmtd: str | None):
+    from fs3.mgmtd.client import MgmtdClient
+
+    client = MgmtdClient(_mgmtd_addresses(mgmtd))
+    try:
+        routing, _now_ms, _timeout_ms = await client.get_cluster_status()
+        return routing
+    finally:
+        await client.close()
+
+
+def _print_rows(rows: list[dict], columns: list[str], title: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[column]) for column in columns))
+    console.print(table)
+
+
+@app.command("nodes")
+def nodes(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
+    """Registered nodes and whether they are alive."""
+    routing = _run(_cluster_routing(mgmtd))
+    rows = [
+        {"node_id": node.node_id, "type": node.node_type.name.lower(), "address": node.address,
+         "hostname": node.hostname, "pid": node.pid, "alive": node.alive}
+        for node in sorted(routing.nodes.values(), key=lambda node: node.node_id)
+    ]
+    _print_rows(rows, ["node_id", "type", "address", "hostname", "pid", "alive"], "nodes", as_json)
+
+
+@app.command("targets")
+def targets(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
+    """Storage targets with their chain, states and space."""
+    routing = _run(_cluster_routing(mgmtd))
+    rows = [
+        {"target_id": target.target_id, "node_id": target.node_id, "chain_id": target.chain_id,
+         "public_state": target.public_state.name.lower(), "local_state": target.local_state.name.lower(),
+         "chunk_count": target.chunk_count, "used_bytes": target.used_bytes, "path": target.path}
+        for target in sorted(routing.targets.values(), key=lambda target: target.target_id)
+    ]
+    _print_rows(rows, ["target_id", "node_id", "chain_id", "public_state", "local_state", "chunk_count",
+                       "used_bytes"], "targets", as_json)
+
+
+@app.command("chains")
+def chains(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
+    """Chains: version and targets, head first, with each target's public state."""
+    routing = _run(_cluster_routing(mgmtd))
+    rows = []
+    for chain in sorted(routing.chains.values(), key=lambda chain: chain.chain_id):
+        members = [
+            f"{target_id}:{routing.targets[target_id].public_state.name.lower()}"
+            if target_id in routing.targets else f"{target_id}:unknown"
+            for target_id in chain.target_ids
+        ]
+        rows.append({"chain_id": chain.chain_id, "chain_version": chain.chain_version,
+                     "targets": chain.target_ids if as_json else " -> ".join(members)})
+    _print_rows(rows, ["chain_id", "chain_version", "targets"], "chains", as_json)
+
+
+@app.command("chain-tables")
+def chain_tables(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
+    """Chain tables and the chains in each."""
+    routing = _run(_cluster_routing(mgmtd))
+    rows = [
+        {"table_id": table.table_id, "table_version": table.table_version, "chains": table.chain_ids}
+        for table in sorted(routing.chain_tables.values(), key=lambda table: table.table_id)
+    ]
+    _print_rows(rows, ["table_id", "table_version", "chains"], "chain tables", as_json)
+
+
+@app.command("query-chunk")
+def query_chunk(
+    path: str,
+    index: Annotated[int, typer.Argument(help="chunk index in the file")],
+    mgmtd: MgmtdOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One chunk of a file on every replica: versions, length, checksum."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            stat = await client.stat(path)
+            if stat.layout is None:
+                raise Fs3Error(StatusCode.BAD_REQUEST, f"{path} has no chunks (not a file)")
+            routing = client.routing.routing
+            chain_id = stat.layout.chain_of_chunk(routing, index)
+            rows = []
+            for target_id in routing.chains[chain_id].target_ids:
+                target = routing.targets[target_id]
+                node = routing.nodes[target.node_id]
+                row = {"target_id": target_id, "chain_id": chain_id,
+                       "public_state": target.public_state.name.lower()}
+                try:
+                    reply = await client.rpc.get(node.host, node.port).call(
+                        StorageMethod.QUERY_CHUNK,
+                        storage_pb2.QueryChunkRequest(
+                            chain_id=chain_id, target_id=target_id,
+                            chunk=storage_pb2.ChunkId(inode_id=stat.inode_id, chunk_index=index)),
+                        storage_pb2.QueryChunkResponse, timeout_s=5,
+                    )
+                    meta = reply.message.meta
+                    row.update(exists=reply.message.exists, committed_version=meta.committed_version,
+                               pending_version=meta.pending_version, chain_version=meta.chain_version,
+                               length=meta.length, crc32c=f"{meta.crc32c:08x}")
+                except Fs3Error as error:
+                    row.update(exists=None, error=str(error))
+                rows.append(row)
+            return rows
+        finally:
+            await client.close()
+
+    rows = _run(main())
+    _print_rows(rows, ["target_id", "public_state", "exists", "committed_version", "pending_version",
+                       "chain_version", "length", "crc32c"] if all("error" not in row for row in rows)
+                else list(rows[0].keys()), f"{path} chunk {index}", as_json)
+
+
+@app.command("dump-chunkmeta")
+def dump_chunkmeta(
+    target_id: Annotated[int, typer.Argument(help="storage target id")],
+    mgmtd: MgmtdOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every chunk's metadata on one target."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            routing = client.routing.routing
+            target = routing.targets.get(target_id)
+            if target is None:
+                raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"target {target_id} does not exist")
+            node = routing.nodes[target.node_id]
+            reply = await client.rpc.get(node.host, node.port).call(
+                StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest(target_id=target_id),
+                storage_pb2.DumpChunkMetaResponse,
+            )
+            return [
+                {"inode_id": meta.chunk.inode_id, "chunk_index": meta.chunk.chunk_index,
+                 "committed_version": meta.committed_version, "pending_version": meta.pending_version,
+                 "chain_version": meta.chain_version, "length": meta.length, "crc32c": f"{meta.crc32c:08x}"}
+                for meta in reply.message.chunks
+            ]
+        finally:
+            await client.close()
+
+    rows = _run(main())
+    _print_rows(rows, ["inode_id", "chunk_index", "committed_version", "pending_version", "chain_version",
+                       "length", "crc32c"], f"target {target_id}", as_json)
+
+
+__all__ = ["nodes", "targets", "chains", "chain_tables", "query_chunk", "dump_chunkmeta"]
