@@ -63,7 +63,7 @@ _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 Target = PathAt | int  # a path, or an inode id (a handle)
 
 
-def _no_capacity() -> Capacity:
+async def _no_capacity() -> Capacity:
     return Capacity(total_bytes=0, free_bytes=0)
 
 
@@ -87,7 +87,7 @@ class MetaOperator:
         config: MetaConfig,
         clock: Clock | None = None,
         rng: random.Random | None = None,
-        capacity: Callable[[], Capacity] | None = None,
+        capacity: Callable[[], Awaitable[Capacity]] | None = None,
     ) -> None:
         config.check()
         self._engine = engine
@@ -245,7 +245,7 @@ class MetaOperator:
         return await self._run(RemovexattrOp(self._context(user), target, name, follow_last_symlink).run)
 
     async def statfs(self, user: UserInfo) -> StatfsResult:
-        capacity = self._capacity()
+        capacity = await self._capacity()
         return await self._run(StatfsOp(self._context(user), capacity).run)
 
     async def set_layout(self, user: UserInfo, target: Target, chain_table_id: int, chunk_size: int,

@@ -14,7 +14,10 @@ from tests.meta.helpers import ALICE, CONFIG, ROOT, async_test, expect_errno_unc
 async def test_statfs() -> None:
     engine = MemoryKvEngine()
     await format_namespace(engine, CONFIG.default_layout, clock=FixedClock())
-    operator = MetaOperator(engine, config=CONFIG, capacity=lambda: Capacity(total_bytes=1000, free_bytes=400))
+    async def capacity() -> Capacity:
+        return Capacity(total_bytes=1000, free_bytes=400)
+
+    operator = MetaOperator(engine, config=CONFIG, capacity=capacity)
     before = await operator.statfs(ALICE)
     assert (before.total_bytes, before.free_bytes) == (1000, 400)
     assert before.total_files == CONFIG.statfs_files_max and before.free_files == before.total_files - 1
