@@ -30,7 +30,7 @@ from fs3.net.client import RpcClientPool
 from fs3.net.methods import MetaMethod
 from fs3.tuning import tune_malloc
 
-__all__ = ["Fs3Client", "Fs3File", "FileStat", "DirEntry", "ClientConfig"]
+__all__ = ["Fs3Client", "Fs3File", "FileStat", "DirEntry", "ClientConfig", "StatFs"]
 
 O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND = (
     os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_EXCL, os.O_TRUNC, os.O_APPEND,
@@ -73,6 +73,19 @@ class DirEntry:
     name: str
     inode_id: int
     type: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatFs:
+    total_bytes: int
+    free_bytes: int
+    total_files: int
+    free_files: int
+    name_bytes_max: int
+
+
+def _name_bytes(name: str | bytes) -> bytes:
+    return name if isinstance(name, bytes) else name.encode()
 
 
 def _path_bytes(path: str | bytes) -> bytes:
@@ -205,6 +218,120 @@ class Fs3Client:
             MetaMethod.RENAME,
             meta_pb2.RenameRequest(user=self.user, src=self._path(source), dst=self._path(destination), flags=flags),
         )
+
+    async def stat_inode(self, inode_id: int) -> FileStat:
+        response = await self.meta.call(MetaMethod.STAT_INODE,
+                                        meta_pb2.StatInodeRequest(user=self.user, inode_id=inode_id))
+        return _stat_from_inode(response.inode)
+
+    async def lookup(self, parent_inode: int, name: str | bytes) -> FileStat:
+        """The entry `name` of directory `parent_inode` (symlinks not followed), like FUSE's lookup."""
+        name = _path_bytes(name)
+        if not name or b"/" in name:
+            raise Fs3Error(errno.EINVAL, f"lookup needs a single name, not {name!r}")
+        response = await self.meta.call(
+            MetaMethod.STAT,
+            meta_pb2.StatRequest(user=self.user, path=meta_pb2.PathAt(parent=parent_inode, path=name),
+                                 follow_last_symlink=False),
+        )
+        return _stat_from_inode(response.inode)
+
+    async def symlink(self, target: str | bytes, path: str | bytes) -> FileStat:
+        """Make `path` a symlink pointing at `target` (argument order of os.symlink)."""
+        response = await self.meta.call(
+            MetaMethod.SYMLINK,
+            meta_pb2.SymlinkRequest(user=self.user, path=self._path(path), target=_path_bytes(target)),
+        )
+        return _stat_from_inode(response.inode)
+
+    async def readlink(self, path: str | bytes) -> bytes:
+        response = await self.meta.call(MetaMethod.READLINK,
+                                        meta_pb2.ReadlinkRequest(user=self.user, path=self._path(path)))
+        return response.target
+
+    async def link(self, existing: str | bytes, new_path: str | bytes) -> FileStat:
+        response = await self.meta.call(
+            MetaMethod.LINK,
+            meta_pb2.LinkRequest(user=self.user, old_path=self._path(existing), new_path=self._path(new_path)),
+        )
+        return _stat_from_inode(response.inode)
+
+    def _target(self, message, target: str | bytes | int, follow_symlinks: bool):
+        if isinstance(target, int):
+            message.inode_id = target
+        else:
+            message.path.CopyFrom(self._path(target))
+        if "follow_last_symlink" in message.DESCRIPTOR.fields_by_name:
+            message.follow_last_symlink = follow_symlinks
+        message.user.CopyFrom(self.user)
+        return message
+
+    async def setattr(self, target: str | bytes | int, *, mode: int | None = None, uid: int | None = None,
+                      gid: int | None = None, length: int | None = None, atime_ns: int | None = None,
+                      mtime_ns: int | None = None, atime_now: bool = False, mtime_now: bool = False,
+                      follow_symlinks: bool = True) -> FileStat:
+        """Change attributes of a path or an inode id; None leaves a field alone (UTIME_OMIT for times)."""
+        request = self._target(meta_pb2.SetattrRequest(atime_now=atime_now, mtime_now=mtime_now), target,
+                               follow_symlinks)
+        for field, value in (("mode", mode), ("uid", uid), ("gid", gid), ("length", length),
+                             ("atime_ns", atime_ns), ("mtime_ns", mtime_ns)):
+            if value is not None:
+                setattr(request, field, value)
+        response = await self.meta.call(MetaMethod.SETATTR, request)
+        return _stat_from_inode(response.inode)
+
+    async def chmod(self, target: str | bytes | int, mode: int) -> FileStat:
+        return await self.setattr(target, mode=mode)
+
+    async def chown(self, target: str | bytes | int, uid: int | None = None, gid: int | None = None) -> FileStat:
+        return await self.setattr(target, uid=uid, gid=gid)
+
+    async def utime(self, target: str | bytes | int, atime_ns: int | None = None,
+                    mtime_ns: int | None = None) -> FileStat:
+        """Both None: set both to now (like os.utime(path))."""
+        if atime_ns is None and mtime_ns is None:
+            return await self.setattr(target, atime_now=True, mtime_now=True)
+        return await self.setattr(target, atime_ns=atime_ns, mtime_ns=mtime_ns)
+
+    async def truncate(self, target: str | bytes | int, length: int) -> FileStat:
+        """Set a file's length; a shrink also drops the chunks past the new end before returning."""
+        return await self.setattr(target, length=length)
+
+    async def mknod(self, path: str | bytes, mode: int = 0o644 | 0o010000, rdev: int = 0) -> FileStat:
+        """A FIFO (default) or, with S_IFREG in `mode`, an empty regular file."""
+        response = await self.meta.call(
+            MetaMethod.MKNOD, meta_pb2.MknodRequest(user=self.user, path=self._path(path), mode=mode, rdev=rdev))
+        return _stat_from_inode(response.inode)
+
+    async def setxattr(self, target: str | bytes | int, name: str | bytes, value: bytes, flags: int = 0, *,
+                       follow_symlinks: bool = True) -> None:
+        request = self._target(meta_pb2.SetxattrRequest(name=_name_bytes(name), value=value, flags=flags), target,
+                               follow_symlinks)
+        await self.meta.call(MetaMethod.SETXATTR, request)
+
+    async def getxattr(self, target: str | bytes | int, name: str | bytes, *, follow_symlinks: bool = True) -> bytes:
+        request = self._target(meta_pb2.GetxattrRequest(name=_name_bytes(name)), target, follow_symlinks)
+        return (await self.meta.call(MetaMethod.GETXATTR, request)).value
+
+    async def listxattr(self, target: str | bytes | int, *, follow_symlinks: bool = True) -> list[bytes]:
+        request = self._target(meta_pb2.ListxattrRequest(), target, follow_symlinks)
+        return list((await self.meta.call(MetaMethod.LISTXATTR, request)).names)
+
+    async def removexattr(self, target: str | bytes | int, name: str | bytes, *, follow_symlinks: bool = True) -> None:
+        request = self._target(meta_pb2.RemovexattrRequest(name=_name_bytes(name)), target, follow_symlinks)
+        await self.meta.call(MetaMethod.REMOVEXATTR, request)
+
+    async def statfs(self) -> StatFs:
+        response = await self.meta.call(MetaMethod.STATFS, meta_pb2.StatfsRequest(user=self.user))
+        return StatFs(response.total_bytes, response.free_bytes, response.total_files, response.free_files,
+                      response.name_bytes_max)
+
+    async def set_layout(self, directory: str | bytes | int, *, chain_table_id: int, chunk_size: int,
+                         stripe_size: int) -> FileStat:
+        """Layout for new children of `directory` (root only)."""
+        request = self._target(meta_pb2.SetLayoutRequest(chain_table_id=chain_table_id, chunk_size=chunk_size,
+                                                         stripe_size=stripe_size), directory, True)
+        return _stat_from_inode((await self.meta.call(MetaMethod.SET_LAYOUT, request)).inode)
 
     # ---- files ----------------------------------------------------------------
     async def open(self, path: str | bytes, mode: str = "rb", *, create_mode: int = 0o644) -> "Fs3File":

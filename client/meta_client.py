@@ -38,6 +38,17 @@ _RESPONSE_TYPES: dict[MetaMethod, type[Message]] = {
     MetaMethod.UNLINK: meta_pb2.UnlinkResponse,
     MetaMethod.RMDIR: meta_pb2.RmdirResponse,
     MetaMethod.RENAME: meta_pb2.RenameResponse,
+    MetaMethod.SYMLINK: meta_pb2.SymlinkResponse,
+    MetaMethod.READLINK: meta_pb2.ReadlinkResponse,
+    MetaMethod.LINK: meta_pb2.LinkResponse,
+    MetaMethod.SETATTR: meta_pb2.SetattrResponse,
+    MetaMethod.MKNOD: meta_pb2.MknodResponse,
+    MetaMethod.SETXATTR: meta_pb2.SetxattrResponse,
+    MetaMethod.GETXATTR: meta_pb2.GetxattrResponse,
+    MetaMethod.LISTXATTR: meta_pb2.ListxattrResponse,
+    MetaMethod.REMOVEXATTR: meta_pb2.RemovexattrResponse,
+    MetaMethod.STATFS: meta_pb2.StatfsResponse,
+    MetaMethod.SET_LAYOUT: meta_pb2.SetLayoutResponse,
 }
 
 

@@ -69,10 +69,14 @@ class MetaServiceConfig:
     default_stripe_size: int = 16
     default_chain_table_id: int = 1
     metrics_port: int = 0  # Prometheus /metrics; 0: off
+    gc_batch_size: int = 64         # removed files whose chunks one GC pass deletes
+    gc_interval_s: float = 1.0      # pause between GC passes that found less than a batch
+    capacity_refresh_s: float = 2.0  # statfs re-reads the targets' space from the manager at most this often
     log_level: str = "INFO"
 
     def check(self) -> None:
         assert self.heartbeat_interval_s > 0
+        assert 1 <= self.gc_batch_size <= 10_000 and self.gc_interval_s > 0 and self.capacity_refresh_s > 0
         assert self.default_chunk_size_bytes > 0 and self.default_chunk_size_bytes % 4096 == 0
         assert self.default_stripe_size > 0
 

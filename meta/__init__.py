@@ -21,6 +21,11 @@ from fs3.meta.types import (
     PathAt,
     ReaddirResult,
     UserInfo,
+    SetAttributes,
+    SetattrResult,
+    ChunkTrim,
+    Capacity,
+    StatfsResult,
 )
 
 __all__ = [
@@ -40,4 +45,9 @@ __all__ = [
     "PathAt",
     "ReaddirResult",
     "UserInfo",
+    "SetAttributes",
+    "SetattrResult",
+    "ChunkTrim",
+    "Capacity",
+    "StatfsResult",
 ]

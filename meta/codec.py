@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fs3._proto import common_pb2, meta_pb2
-from fs3.meta.types import DirEntry, Inode, InodeType, Layout, PathAt, UserInfo
+from fs3.meta.types import DirEntry, Inode, InodeType, Layout, PathAt, SetAttributes, StatfsResult, UserInfo
 
-__all__ = ["user_from_proto", "path_from_proto", "inode_to_proto", "entry_to_proto"]
+__all__ = ["user_from_proto", "path_from_proto", "inode_to_proto", "entry_to_proto", "target_from_proto",
+           "attributes_from_proto", "statfs_to_proto"]
 
 
 def user_from_proto(message: common_pb2.UserInfo) -> UserInfo:
@@ -41,3 +42,26 @@ def entry_to_proto(entry: DirEntry) -> meta_pb2.DirEntry:
 
 def inode_type_name(value: InodeType) -> str:
     return value.name.lower()
+
+
+def target_from_proto(message) -> PathAt | int:
+    """An attribute request's inode: `inode_id` when set, else its path."""
+    return message.inode_id if message.inode_id else path_from_proto(message.path)
+
+
+def attributes_from_proto(message: meta_pb2.SetattrRequest) -> SetAttributes:
+    def optional(field: str):
+        return getattr(message, field) if message.HasField(field) else None
+
+    return SetAttributes(
+        mode=optional("mode"), uid=optional("uid"), gid=optional("gid"), length=optional("length"),
+        atime_ns=optional("atime_ns"), mtime_ns=optional("mtime_ns"), atime_now=message.atime_now,
+        mtime_now=message.mtime_now,
+    )
+
+
+def statfs_to_proto(result: StatfsResult) -> meta_pb2.StatfsResponse:
+    return meta_pb2.StatfsResponse(
+        total_bytes=result.total_bytes, free_bytes=result.free_bytes, total_files=result.total_files,
+        free_files=result.free_files, name_bytes_max=result.name_bytes_max,
+    )

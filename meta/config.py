@@ -33,6 +33,16 @@ class MetaConfig:
             deepest directory tree we accept).
         inode_id_shards / inode_id_batch_size: inode id allocator shape.
         op_deadline_s / op_retries_max: transaction retry bounds per call.
+        xattr_name_bytes_max / xattr_value_bytes_max: XATTR_NAME_MAX and
+            XATTR_SIZE_MAX of Linux (255, 64 KiB).
+        xattr_list_max: most attributes one inode may hold (and listxattr returns).
+        chunk_size_min / chunk_size_max / stripe_size_max: bounds of set_layout.
+        statfs_files_max: the file count statfs reports as the total.
+        statfs_inode_scan_max: most inode keys statfs counts (a snapshot scan);
+            past it the used count is reported as this bound.
+        gc_batch_size / gc_interval_s / gc_claim_s: the chunk GC component takes
+            at most gc_batch_size queue entries per pass, sleeps gc_interval_s
+            between passes, and holds a claimed entry for gc_claim_s.
     """
 
     default_layout: Layout = DEFAULT_LAYOUT
@@ -47,6 +57,17 @@ class MetaConfig:
     inode_id_batch_size: int = 256
     op_deadline_s: float = 30.0
     op_retries_max: int = 100
+    xattr_name_bytes_max: int = 255
+    xattr_value_bytes_max: int = 64 << 10
+    xattr_list_max: int = 1024
+    chunk_size_min: int = 4 << 10
+    chunk_size_max: int = 64 << 20
+    stripe_size_max: int = 1024
+    statfs_files_max: int = 1 << 40
+    statfs_inode_scan_max: int = 1 << 20
+    gc_batch_size: int = 64
+    gc_interval_s: float = 1.0
+    gc_claim_s: float = 60.0
 
     def check(self) -> None:
         """Assert the relations between settings (call once at start-up)."""
@@ -62,3 +83,10 @@ class MetaConfig:
         assert self.inode_id_batch_size >= 1
         assert self.op_deadline_s > 0
         assert self.op_retries_max >= 1
+        assert 0 < self.xattr_name_bytes_max <= 255 and 0 < self.xattr_value_bytes_max <= 1 << 20
+        assert self.xattr_list_max >= 1
+        assert 0 < self.chunk_size_min <= self.default_layout.chunk_size <= self.chunk_size_max
+        assert 1 <= self.default_layout.stripe_size <= self.stripe_size_max
+        assert self.statfs_files_max >= 1 and self.statfs_inode_scan_max >= 1
+        assert 1 <= self.gc_batch_size <= 10_000
+        assert self.gc_interval_s > 0 and self.gc_claim_s > 0

@@ -1,11 +1,12 @@
-"""Flag values of open/create and rename, as Linux defines them (x86-64/arm64)."""
+"""Flag values of open/create, rename, xattrs and mknod, as Linux defines them (x86-64/arm64)."""
 
 from __future__ import annotations
 
 __all__ = [
     "O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE", "O_CREAT", "O_EXCL", "O_TRUNC",
     "O_APPEND", "O_DIRECTORY", "O_NOFOLLOW", "RENAME_NOREPLACE", "RENAME_EXCHANGE",
-    "RENAME_FLAGS_KNOWN",
+    "RENAME_FLAGS_KNOWN", "XATTR_CREATE", "XATTR_REPLACE", "S_IFMT", "S_IFREG", "S_IFDIR", "S_IFIFO",
+    "S_IFCHR", "S_IFBLK", "S_IFSOCK", "S_IFLNK",
 ]
 
 O_RDONLY = 0
@@ -22,3 +23,15 @@ O_NOFOLLOW = 0o400000
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 RENAME_FLAGS_KNOWN = RENAME_NOREPLACE | RENAME_EXCHANGE
+
+XATTR_CREATE = 1
+XATTR_REPLACE = 2
+
+S_IFMT = 0o170000
+S_IFSOCK = 0o140000
+S_IFLNK = 0o120000
+S_IFREG = 0o100000
+S_IFBLK = 0o060000
+S_IFDIR = 0o040000
+S_IFCHR = 0o020000
+S_IFIFO = 0o010000

@@ -9,22 +9,38 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import time
 
 from fs3.config import MetaServiceConfig, load_config
 from fs3.kv import open_engine
+from fs3.meta.components.chunk_remover import ChunkRemover
+from fs3.meta.components.gc import ChunkGarbageCollector
 from fs3.meta.config import MetaConfig
 from fs3.meta.format import format_namespace
 from fs3.meta.operator import MetaOperator
 from fs3.meta.service import register_meta_service
-from fs3.meta.types import Layout
+from fs3.meta.types import Capacity, Layout
 from fs3.metrics import start_metrics_endpoint
 from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
+from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
-from fs3.routing import NodeType
+from fs3.routing import NodeType, RoutingInfo
 from fs3.service_runner import run_service, setup_logging
 
 logger = logging.getLogger(__name__)
+
+
+def capacity_of(routing: RoutingInfo) -> Capacity:
+    """Usable bytes: each chain holds one logical copy, as large as its smallest member."""
+    total = free = 0
+    for chain in routing.chains.values():
+        members = [routing.targets[target_id] for target_id in chain.target_ids if target_id in routing.targets]
+        if not members:
+            continue
+        total += min(member.capacity_bytes for member in members)
+        free += min(max(0, member.capacity_bytes - member.used_bytes) for member in members)
+    return Capacity(total_bytes=total, free_bytes=min(free, total))
 
 
 class MetaServer:
@@ -36,6 +52,27 @@ class MetaServer:
             name=f"meta-{config.node_id}",
         )
         self.agent: NodeAgent | None = None
+        self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.rpc_timeout_s))
+        self.collector: ChunkGarbageCollector | None = None
+        self._capacity: Capacity | None = None
+        self._capacity_read_at = 0.0
+
+    async def _current_capacity(self) -> Capacity:
+        """The targets' space, re-read from the manager at most every
+        capacity_refresh_s (space changes do not bump the routing version)."""
+        now = time.monotonic()
+        if self.agent is not None and (self._capacity is None
+                                       or now - self._capacity_read_at > self.config.capacity_refresh_s):
+            routing = await self.agent.mgmtd.get_routing_info(0)
+            assert routing is not None, "known version 0 always returns the routing info"
+            self._capacity, self._capacity_read_at = capacity_of(routing), now
+        return self._capacity or Capacity(total_bytes=0, free_bytes=0)
+
+    def _routing(self) -> RoutingInfo:
+        return self.agent.current_routing() if self.agent is not None else RoutingInfo()
+
+    async def _refresh_routing(self) -> RoutingInfo:
+        return await self.agent.refresh_routing() if self.agent is not None else RoutingInfo()
 
     async def start(self) -> None:
         self.engine = open_engine(self.config.kv_url)
@@ -44,9 +81,13 @@ class MetaServer:
             chunk_size=self.config.default_chunk_size_bytes, stripe_size=self.config.default_stripe_size,
         )
         await format_namespace(self.engine, layout)
-        operator = MetaOperator(self.engine, config=dataclasses.replace(MetaConfig(), default_layout=layout,
-                                                                      op_deadline_s=self.config.rpc_timeout_s))
-        register_meta_service(self.server, operator)
+        meta_config = dataclasses.replace(
+            MetaConfig(), default_layout=layout, op_deadline_s=self.config.rpc_timeout_s,
+            gc_batch_size=self.config.gc_batch_size, gc_interval_s=self.config.gc_interval_s,
+        )
+        operator = MetaOperator(self.engine, config=meta_config, capacity=self._current_capacity)
+        remover = ChunkRemover(self.clients, self._routing, self._refresh_routing, timeout_s=self.config.rpc_timeout_s)
+        register_meta_service(self.server, operator, trim_chunks=remover.apply_trim)
         port = await self.server.start(self.config.host, self.config.port)
         metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(
@@ -54,12 +95,17 @@ class MetaServer:
             heartbeat_interval_s=self.config.heartbeat_interval_s, metrics_port=metrics_port,
         )
         await self.agent.start()
+        self.collector = ChunkGarbageCollector(self.engine, remover, meta_config, owner_id=self.config.node_id)
+        self.collector.start()
         logger.info("metadata service %d listening on port %d", self.config.node_id, port)
 
     async def stop(self) -> None:
+        if self.collector is not None:
+            await self.collector.stop()
         await self.server.stop()
         if self.agent is not None:
             await self.agent.stop()
+        await self.clients.close()
         if self.engine is not None:
             await self.engine.close()
 

@@ -35,8 +35,20 @@ from fs3.meta.ops.stat import StatOp
 from fs3.meta.ops.stat_inode import StatInodeOp
 from fs3.meta.ops.symlink import SymlinkOp
 from fs3.meta.ops.unlink import UnlinkOp
+from fs3.meta.ops.setattr import SetattrOp
+from fs3.meta.ops.mknod import MknodOp
+from fs3.meta.ops.setxattr import SetxattrOp
+from fs3.meta.ops.getxattr import GetxattrOp
+from fs3.meta.ops.listxattr import ListxattrOp
+from fs3.meta.ops.removexattr import RemovexattrOp
+from fs3.meta.ops.statfs import StatfsOp
+from fs3.meta.ops.set_layout import SetLayoutOp
+from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
 from fs3.meta.store.names import check_path
-from fs3.meta.types import Inode, OpenResult, PathAt, ReaddirResult, UserInfo
+from fs3.meta.store.xattr import check_xattr_name
+from fs3.meta.types import (
+    Capacity, Inode, Layout, OpenResult, PathAt, ReaddirResult, SetAttributes, SetattrResult, StatfsResult, UserInfo,
+)
 
 __all__ = ["MetaOperator"]
 
@@ -46,6 +58,13 @@ _U32_MAX = (1 << 32) - 1
 _U64_MAX = (1 << 64) - 1
 _MODE_BITS = 0o7777
 _REQUEST_ID_BYTES_MAX = 64
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
+
+Target = PathAt | int  # a path, or an inode id (a handle)
+
+
+async def _no_capacity() -> Capacity:
+    return Capacity(total_bytes=0, free_bytes=0)
 
 
 class MetaOperator:
@@ -57,6 +76,8 @@ class MetaOperator:
         config: limits, deadline, id allocation.
         clock: time source for timestamps (default: wall clock).
         rng: randomness for session ids, allocator shards and retry jitter.
+        capacity: reports the storage's total and free bytes for statfs
+            (the service sums its routing info's targets); default: zero.
     """
 
     def __init__(
@@ -66,12 +87,14 @@ class MetaOperator:
         config: MetaConfig,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        capacity: Callable[[], Awaitable[Capacity]] | None = None,
     ) -> None:
         config.check()
         self._engine = engine
         self._config = config
         self._clock = clock or WallClock()
         self._rng = rng or random.Random()
+        self._capacity = capacity or _no_capacity
         self._policy = RetryPolicy(retries_max=config.op_retries_max, deadline_s=config.op_deadline_s)
         self._allocator = InodeIdAllocator(
             engine,
@@ -180,6 +203,92 @@ class MetaOperator:
         self._check_path_at(old_path)
         self._check_path_at(new_path)
         return await self._run(LinkOp(self._context(user), old_path, new_path).run)
+
+    async def setattr(
+        self, user: UserInfo, target: Target, attributes: SetAttributes, follow_last_symlink: bool = True
+    ) -> SetattrResult:
+        """chmod/chown/utimensat/truncate on a path or an inode id; see ops/setattr.py."""
+        self._check_target(target)
+        self._check_attributes(attributes)
+        return await self._run(SetattrOp(self._context(user), target, attributes, follow_last_symlink).run)
+
+    async def mknod(self, user: UserInfo, path_at: PathAt, mode: int, rdev: int = 0) -> Inode:
+        """mode: S_IFREG or S_IFIFO type bits | permission bits."""
+        self._check_path_at(path_at)
+        self._check_u32(mode, "mode")
+        self._check_u32(rdev, "rdev")
+        return await self._run(MknodOp(self._context(user), path_at, mode, rdev).run)
+
+    async def setxattr(self, user: UserInfo, target: Target, name: bytes, value: bytes, flags: int = 0,
+                       follow_last_symlink: bool = True) -> Inode:
+        self._check_target(target)
+        check_xattr_name(name, self._config)
+        if len(value) > self._config.xattr_value_bytes_max:
+            raise fs_error(errno.E2BIG, f"xattr value of {len(value)} bytes > {self._config.xattr_value_bytes_max}")
+        if flags not in (0, XATTR_CREATE, XATTR_REPLACE):
+            raise fs_error(errno.EINVAL, f"bad xattr flags {flags}")
+        op = SetxattrOp(self._context(user), target, name, value, flags, follow_last_symlink)
+        return await self._run(op.run)
+
+    async def getxattr(self, user: UserInfo, target: Target, name: bytes, follow_last_symlink: bool = True) -> bytes:
+        self._check_target(target)
+        check_xattr_name(name, self._config)
+        return await self._run(GetxattrOp(self._context(user), target, name, follow_last_symlink).run)
+
+    async def listxattr(self, user: UserInfo, target: Target, follow_last_symlink: bool = True) -> list[bytes]:
+        self._check_target(target)
+        return await self._run(ListxattrOp(self._context(user), target, follow_last_symlink).run)
+
+    async def removexattr(self, user: UserInfo, target: Target, name: bytes, follow_last_symlink: bool = True) -> Inode:
+        self._check_target(target)
+        check_xattr_name(name, self._config)
+        return await self._run(RemovexattrOp(self._context(user), target, name, follow_last_symlink).run)
+
+    async def statfs(self, user: UserInfo) -> StatfsResult:
+        capacity = await self._capacity()
+        return await self._run(StatfsOp(self._context(user), capacity).run)
+
+    async def set_layout(self, user: UserInfo, target: Target, chain_table_id: int, chunk_size: int,
+                         stripe_size: int, chain_table_version: int = 0) -> Inode:
+        """A directory's layout for new children. Raises EINVAL for a chunk size
+        that is no power of two or out of [chunk_size_min, chunk_size_max], a
+        stripe out of [1, stripe_size_max], or chain table 0."""
+        self._check_target(target)
+        config = self._config
+        if not config.chunk_size_min <= chunk_size <= config.chunk_size_max or chunk_size & (chunk_size - 1):
+            raise fs_error(errno.EINVAL, f"chunk size {chunk_size} is no power of two in "
+                                         f"[{config.chunk_size_min}, {config.chunk_size_max}]")
+        if not 1 <= stripe_size <= config.stripe_size_max:
+            raise fs_error(errno.EINVAL, f"stripe size {stripe_size} not in [1, {config.stripe_size_max}]")
+        self._check_u32(chain_table_id, "chain_table_id")
+        self._check_u32(chain_table_version, "chain_table_version")
+        if chain_table_id == 0:
+            raise fs_error(errno.EINVAL, "chain table 0 does not exist")
+        layout = Layout(chain_table_id, chain_table_version, chunk_size, stripe_size)
+        return await self._run(SetLayoutOp(self._context(user), target, layout).run)
+
+    def _check_target(self, target: Target) -> None:
+        if isinstance(target, int):
+            self._check_inode_id(target)
+        else:
+            self._check_path_at(target)
+
+    def _check_attributes(self, attributes: SetAttributes) -> None:
+        if attributes.mode is not None:
+            self._check_mode(attributes.mode)
+        for value, what in ((attributes.uid, "uid"), (attributes.gid, "gid")):
+            if value is not None:
+                self._check_u32(value, what)
+        if attributes.length is not None:
+            self._check_u64(attributes.length, "length")
+            if attributes.length > _I64_MAX:
+                raise fs_error(errno.EFBIG, f"length {attributes.length} beyond the largest file")
+        for value, now, what in ((attributes.atime_ns, attributes.atime_now, "atime"),
+                                 (attributes.mtime_ns, attributes.mtime_now, "mtime")):
+            if value is not None and now:
+                raise fs_error(errno.EINVAL, f"{what} both explicit and now")
+            if value is not None and not _I64_MIN <= value <= _I64_MAX:
+                raise fs_error(errno.EINVAL, f"{what} {value} out of i64 range")
 
     def _context(self, user: UserInfo) -> OpContext:
         self._check_u32(user.uid, "uid")

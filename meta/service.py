@@ -6,16 +6,26 @@ Every handler is a few lines; validation, transactions and retries live in
 
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 from fs3._proto import meta_pb2
-from fs3.meta.codec import entry_to_proto, inode_to_proto, path_from_proto, user_from_proto
+from fs3.meta.codec import (
+    attributes_from_proto, entry_to_proto, inode_to_proto, path_from_proto, statfs_to_proto, target_from_proto,
+    user_from_proto,
+)
 from fs3.meta.operator import MetaOperator
+from fs3.meta.types import ChunkTrim
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
 __all__ = ["register_meta_service"]
 
 
-def register_meta_service(server: RpcServer, operator: MetaOperator) -> None:
+def register_meta_service(
+    server: RpcServer, operator: MetaOperator, *, trim_chunks: Callable[[ChunkTrim], Awaitable[None]] | None = None
+) -> None:
+    """Args: trim_chunks: applies a shrinking truncate to storage before setattr replies (None: not done)."""
+
     async def stat(request: meta_pb2.StatRequest, context: RpcContext):
         inode = await operator.stat(user_from_proto(request.user), path_from_proto(request.path),
                                     request.follow_last_symlink)
@@ -74,6 +84,60 @@ def register_meta_service(server: RpcServer, operator: MetaOperator) -> None:
                                       path_from_proto(request.dst), request.flags)
         return meta_pb2.RenameResponse(inode=inode_to_proto(inode))
 
+    async def symlink(request: meta_pb2.SymlinkRequest, context: RpcContext):
+        inode = await operator.symlink(user_from_proto(request.user), path_from_proto(request.path), request.target)
+        return meta_pb2.SymlinkResponse(inode=inode_to_proto(inode))
+
+    async def readlink(request: meta_pb2.ReadlinkRequest, context: RpcContext):
+        target = await operator.readlink(user_from_proto(request.user), path_from_proto(request.path))
+        return meta_pb2.ReadlinkResponse(target=target)
+
+    async def link(request: meta_pb2.LinkRequest, context: RpcContext):
+        inode = await operator.link(user_from_proto(request.user), path_from_proto(request.old_path),
+                                    path_from_proto(request.new_path))
+        return meta_pb2.LinkResponse(inode=inode_to_proto(inode))
+
+    async def setattr_(request: meta_pb2.SetattrRequest, context: RpcContext):
+        result = await operator.setattr(user_from_proto(request.user), target_from_proto(request),
+                                        attributes_from_proto(request), request.follow_last_symlink)
+        if result.trim is not None and trim_chunks is not None:
+            await trim_chunks(result.trim)
+        return meta_pb2.SetattrResponse(inode=inode_to_proto(result.inode))
+
+    async def mknod(request: meta_pb2.MknodRequest, context: RpcContext):
+        inode = await operator.mknod(user_from_proto(request.user), path_from_proto(request.path), request.mode,
+                                     request.rdev)
+        return meta_pb2.MknodResponse(inode=inode_to_proto(inode))
+
+    async def setxattr(request: meta_pb2.SetxattrRequest, context: RpcContext):
+        inode = await operator.setxattr(user_from_proto(request.user), target_from_proto(request), request.name,
+                                        request.value, request.flags, request.follow_last_symlink)
+        return meta_pb2.SetxattrResponse(inode=inode_to_proto(inode))
+
+    async def getxattr(request: meta_pb2.GetxattrRequest, context: RpcContext):
+        value = await operator.getxattr(user_from_proto(request.user), target_from_proto(request), request.name,
+                                        request.follow_last_symlink)
+        return meta_pb2.GetxattrResponse(value=value)
+
+    async def listxattr(request: meta_pb2.ListxattrRequest, context: RpcContext):
+        names = await operator.listxattr(user_from_proto(request.user), target_from_proto(request),
+                                         request.follow_last_symlink)
+        return meta_pb2.ListxattrResponse(names=names)
+
+    async def removexattr(request: meta_pb2.RemovexattrRequest, context: RpcContext):
+        inode = await operator.removexattr(user_from_proto(request.user), target_from_proto(request), request.name,
+                                           request.follow_last_symlink)
+        return meta_pb2.RemovexattrResponse(inode=inode_to_proto(inode))
+
+    async def statfs(request: meta_pb2.StatfsRequest, context: RpcContext):
+        return statfs_to_proto(await operator.statfs(user_from_proto(request.user)))
+
+    async def set_layout(request: meta_pb2.SetLayoutRequest, context: RpcContext):
+        inode = await operator.set_layout(user_from_proto(request.user), target_from_proto(request),
+                                          request.chain_table_id, request.chunk_size, request.stripe_size,
+                                          request.chain_table_version)
+        return meta_pb2.SetLayoutResponse(inode=inode_to_proto(inode))
+
     server.register(MetaMethod.STAT, meta_pb2.StatRequest, stat)
     server.register(MetaMethod.STAT_INODE, meta_pb2.StatInodeRequest, stat_inode)
     server.register(MetaMethod.MKDIR, meta_pb2.MkdirRequest, mkdir)
@@ -85,3 +149,14 @@ def register_meta_service(server: RpcServer, operator: MetaOperator) -> None:
     server.register(MetaMethod.UNLINK, meta_pb2.UnlinkRequest, unlink)
     server.register(MetaMethod.RMDIR, meta_pb2.RmdirRequest, rmdir)
     server.register(MetaMethod.RENAME, meta_pb2.RenameRequest, rename)
+    server.register(MetaMethod.SYMLINK, meta_pb2.SymlinkRequest, symlink)
+    server.register(MetaMethod.READLINK, meta_pb2.ReadlinkRequest, readlink)
+    server.register(MetaMethod.LINK, meta_pb2.LinkRequest, link)
+    server.register(MetaMethod.SETATTR, meta_pb2.SetattrRequest, setattr_, name="setattr")
+    server.register(MetaMethod.MKNOD, meta_pb2.MknodRequest, mknod)
+    server.register(MetaMethod.SETXATTR, meta_pb2.SetxattrRequest, setxattr)
+    server.register(MetaMethod.GETXATTR, meta_pb2.GetxattrRequest, getxattr)
+    server.register(MetaMethod.LISTXATTR, meta_pb2.ListxattrRequest, listxattr)
+    server.register(MetaMethod.REMOVEXATTR, meta_pb2.RemovexattrRequest, removexattr)
+    server.register(MetaMethod.STATFS, meta_pb2.StatfsRequest, statfs)
+    server.register(MetaMethod.SET_LAYOUT, meta_pb2.SetLayoutRequest, set_layout)

@@ -21,6 +21,11 @@ __all__ = [
     "PathAt",
     "OpenResult",
     "ReaddirResult",
+    "SetAttributes",
+    "ChunkTrim",
+    "SetattrResult",
+    "Capacity",
+    "StatfsResult",
 ]
 
 # The root directory's inode id; PathAt.parent 0 also means the root.
@@ -137,3 +142,61 @@ class ReaddirResult:
     entries: tuple[DirEntry, ...]
     inodes: tuple[Inode, ...]
     more: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetAttributes:
+    """What a setattr changes; None leaves a field alone.
+
+    Times follow utimensat: `*_ns` sets an explicit time, `*_now` the
+    operation's time (UTIME_NOW); neither is UTIME_OMIT. `length` truncates
+    or extends a regular file.
+    """
+
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    length: int | None = None
+    atime_ns: int | None = None
+    mtime_ns: int | None = None
+    atime_now: bool = False
+    mtime_now: bool = False
+
+    @property
+    def changes_times(self) -> bool:
+        return self.atime_ns is not None or self.mtime_ns is not None or self.atime_now or self.mtime_now
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChunkTrim:
+    """Storage work a shrinking truncate leaves: remove chunks with index >=
+    `first_removed_chunk`, and cut chunk `first_removed_chunk - 1` to
+    `boundary_length` bytes when `boundary_length` > 0."""
+
+    inode_id: int
+    layout: Layout
+    first_removed_chunk: int
+    boundary_length: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetattrResult:
+    inode: Inode
+    trim: ChunkTrim | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Capacity:
+    """Bytes of the storage behind a namespace (from routing: the targets' sums)."""
+
+    total_bytes: int
+    free_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatfsResult:
+    total_bytes: int
+    free_bytes: int
+    total_files: int
+    free_files: int
+    name_bytes_max: int

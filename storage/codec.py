@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fs3._proto import storage_pb2
 from fs3.storage.chunk_engine import ChunkId, ChunkMeta
-from fs3.storage.requests import ReadRequest, WriteRequest
+from fs3.storage.requests import ReadRequest, RemoveChunksRequest, TruncateChunkRequest, WriteRequest
 
-__all__ = ["write_request_from_proto", "write_request_to_proto", "read_request_from_proto", "chunk_meta_to_proto"]
+__all__ = ["write_request_from_proto", "write_request_to_proto", "read_request_from_proto", "chunk_meta_to_proto",
+           "remove_request_from_proto", "remove_request_to_proto", "truncate_request_from_proto",
+           "truncate_request_to_proto"]
 
 
 def write_request_from_proto(message: storage_pb2.WriteChunkRequest) -> WriteRequest:
@@ -43,4 +45,36 @@ def chunk_meta_to_proto(meta: ChunkMeta) -> storage_pb2.ChunkMeta:
         chunk=storage_pb2.ChunkId(inode_id=meta.chunk_id.inode_id, chunk_index=meta.chunk_id.chunk_index),
         committed_version=meta.committed_version, pending_version=meta.pending_version,
         chain_version=meta.chain_version, length=meta.length, crc32c=meta.crc32c,
+    )
+
+
+def remove_request_from_proto(message: storage_pb2.RemoveChunksRequest) -> RemoveChunksRequest:
+    return RemoveChunksRequest(
+        chain_id=message.chain_id, chain_version=message.chain_version, inode_id=message.inode_id,
+        first_chunk_index=message.first_chunk_index, target_id=message.target_id,
+        from_predecessor=message.from_predecessor,
+    )
+
+
+def remove_request_to_proto(request: RemoveChunksRequest) -> storage_pb2.RemoveChunksRequest:
+    return storage_pb2.RemoveChunksRequest(
+        chain_id=request.chain_id, chain_version=request.chain_version, inode_id=request.inode_id,
+        first_chunk_index=request.first_chunk_index, target_id=request.target_id,
+        from_predecessor=request.from_predecessor,
+    )
+
+
+def truncate_request_from_proto(message: storage_pb2.TruncateChunkRequest) -> TruncateChunkRequest:
+    return TruncateChunkRequest(
+        chain_id=message.chain_id, chain_version=message.chain_version,
+        chunk_id=ChunkId(message.chunk.inode_id, message.chunk.chunk_index), length=message.length,
+        target_id=message.target_id, from_predecessor=message.from_predecessor,
+    )
+
+
+def truncate_request_to_proto(request: TruncateChunkRequest) -> storage_pb2.TruncateChunkRequest:
+    return storage_pb2.TruncateChunkRequest(
+        chain_id=request.chain_id, chain_version=request.chain_version,
+        chunk=storage_pb2.ChunkId(inode_id=request.chunk_id.inode_id, chunk_index=request.chunk_id.chunk_index),
+        length=request.length, target_id=request.target_id, from_predecessor=request.from_predecessor,
     )

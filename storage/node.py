@@ -14,6 +14,7 @@ This implements the write and read halves of CRAQ as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 from typing import Awaitable, Callable, Protocol
@@ -21,7 +22,9 @@ from typing import Awaitable, Callable, Protocol
 from fs3.errors import Fs3Error, StatusCode
 from fs3.routing import PublicState, RoutingInfo, TargetInfo
 from fs3.storage.chunk_engine import ChunkId
-from fs3.storage.requests import ReadRequest, ReadResult, WriteRequest, WriteResult
+from fs3.storage.requests import (
+    ReadRequest, ReadResult, RemoveChunksRequest, TruncateChunkRequest, WriteRequest, WriteResult,
+)
 from fs3.storage.target import StorageTarget
 
 __all__ = ["StorageNode", "Forwarder"]
@@ -33,6 +36,10 @@ _WRITABLE = (PublicState.SERVING, PublicState.SYNCING)
 
 class Forwarder(Protocol):
     async def forward_write(self, successor: TargetInfo, request: WriteRequest, payload: memoryview) -> WriteResult: ...
+
+    async def forward_remove(self, successor: TargetInfo, request: RemoveChunksRequest) -> int: ...
+
+    async def forward_truncate(self, successor: TargetInfo, request: TruncateChunkRequest) -> None: ...
 
 
 class StorageNode:
@@ -214,6 +221,80 @@ class StorageNode:
 
     async def query_last_chunk(self, chain_id: int, inode_id: int, target_id: int):
         return await self.target_for_query(chain_id, target_id).last_chunk(inode_id)
+
+    async def remove_chunks(self, request: RemoveChunksRequest) -> int:
+        """Remove chunks >= first_chunk_index of an inode on this target, then
+        on the successors (like a write: chain version checked at every hop,
+        the chunk locks held until the successor acknowledged). Idempotent:
+        the GC and truncation call it again after any failure.
+
+        Returns how many chunks this target removed.
+        """
+        routing = await self._check_chain_version(request.chain_id, request.chain_version)
+        target = self._local_target(routing, request.chain_id, request.target_id, for_write=True)
+        last = await target.last_chunk(request.inode_id)
+        if last is None or last.chunk_id.chunk_index < request.first_chunk_index:
+            chunk_ids: list[ChunkId] = []
+        else:
+            first, end = request.first_chunk_index, last.chunk_id.chunk_index + 1
+            chunk_ids = [ChunkId(request.inode_id, index) for index in range(first, end)]
+        async with contextlib.AsyncExitStack() as held:
+            for chunk_id in chunk_ids:  # ascending order: no deadlock with other multi-chunk holders
+                await held.enter_async_context(target.locks.hold(chunk_id))
+            removed = await target.remove_chunks_from(request.inode_id, request.first_chunk_index)
+            await self._forward_until_done(
+                request.chain_id, target,
+                lambda successor, version: self.forwarder.forward_remove(successor, RemoveChunksRequest(
+                    chain_id=request.chain_id, chain_version=version, inode_id=request.inode_id,
+                    first_chunk_index=request.first_chunk_index, target_id=successor.target_id,
+                    from_predecessor=True)),
+            )
+        return removed
+
+    async def truncate_chunk(self, request: TruncateChunkRequest) -> int:
+        """Cut a chunk to at most `length` bytes here and on the successors (a
+        missing or shorter chunk is left alone). Returns its committed version here (0: absent)."""
+        routing = await self._check_chain_version(request.chain_id, request.chain_version)
+        target = self._local_target(routing, request.chain_id, request.target_id, for_write=True)
+        async with target.locks.hold(request.chunk_id):
+            meta = await target.get_meta(request.chunk_id)
+            version = 0 if meta is None else meta.committed_version
+            if meta is not None and meta.length > request.length:
+                meta = await target.truncate(request.chunk_id, request.length, chain_version=request.chain_version)
+                version = meta.committed_version
+            await self._forward_until_done(
+                request.chain_id, target,
+                lambda successor, chain_version: self.forwarder.forward_truncate(successor, TruncateChunkRequest(
+                    chain_id=request.chain_id, chain_version=chain_version, chunk_id=request.chunk_id,
+                    length=request.length, target_id=successor.target_id, from_predecessor=True)),
+            )
+        return version
+
+    async def _forward_until_done(self, chain_id: int, target: StorageTarget, send) -> None:
+        """Call `send(successor, chain_version)` until the current successor
+        acknowledges or we are the tail (the removal/truncation twin of
+        _forward_until_acknowledged)."""
+        last_error: Fs3Error | None = None
+        for _attempt in range(self.forward_retries_max):
+            routing = self._routing()
+            chain = routing.chain(chain_id)
+            assert chain is not None
+            successor = self._successor(routing, chain_id, target.target_id)
+            if successor is None:
+                return
+            try:
+                await send(successor, chain.chain_version)
+                return
+            except Fs3Error as error:
+                last_error = error
+                logger.info("forward to target %d of chain %d failed (%s); retrying", successor.target_id,
+                            chain_id, error)
+            await asyncio.sleep(self.forward_retry_delay_s)
+            try:
+                await self._refresh_routing()
+            except Fs3Error:
+                pass
+        raise Fs3Error(StatusCode.UNAVAILABLE, f"chain {chain_id}: successor unreachable: {last_error}")
 
     def dump_target(self, target_id: int) -> StorageTarget:
         target = self.targets.get(target_id)

@@ -6,7 +6,7 @@ import dataclasses
 
 from fs3.storage.chunk_engine import ChunkId
 
-__all__ = ["WriteRequest", "WriteResult", "ReadRequest", "ReadResult"]
+__all__ = ["WriteRequest", "WriteResult", "ReadRequest", "ReadResult", "RemoveChunksRequest", "TruncateChunkRequest"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,3 +49,27 @@ class ReadResult:
     committed_version: int
     chunk_length: int
     chunk_exists: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RemoveChunksRequest:
+    """Remove chunks of `inode_id` with index >= first_chunk_index (file removal, truncation)."""
+
+    chain_id: int
+    chain_version: int
+    inode_id: int
+    first_chunk_index: int
+    target_id: int  # 0: the chain's head
+    from_predecessor: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TruncateChunkRequest:
+    """Cut one chunk to at most `length` bytes (never extends, never creates)."""
+
+    chain_id: int
+    chain_version: int
+    chunk_id: ChunkId
+    length: int
+    target_id: int  # 0: the chain's head
+    from_predecessor: bool = False

@@ -8,7 +8,10 @@ from fs3.metrics import STORAGE_BYTES
 from fs3.net.methods import StorageMethod
 from fs3.net.server import RpcContext, RpcServer
 from fs3.storage.chunk_engine import ChunkId
-from fs3.storage.codec import chunk_meta_to_proto, read_request_from_proto, write_request_from_proto
+from fs3.storage.codec import (
+    chunk_meta_to_proto, read_request_from_proto, remove_request_from_proto, truncate_request_from_proto,
+    write_request_from_proto,
+)
 from fs3.storage.node import StorageNode
 
 __all__ = ["register_storage_service"]
@@ -62,6 +65,16 @@ def register_storage_service(server: RpcServer, node: StorageNode) -> None:
         chunks = await node.dump_target(request.target_id).list_chunks()
         return storage_pb2.DumpChunkMetaResponse(chunks=[chunk_meta_to_proto(meta) for meta in chunks])
 
+    async def remove_chunks(request: storage_pb2.RemoveChunksRequest, context: RpcContext):
+        removed = await node.remove_chunks(remove_request_from_proto(request))
+        return storage_pb2.RemoveChunksResponse(removed=removed)
+
+    async def truncate_chunk(request: storage_pb2.TruncateChunkRequest, context: RpcContext):
+        version = await node.truncate_chunk(truncate_request_from_proto(request))
+        return storage_pb2.TruncateChunkResponse(committed_version=version)
+
+    server.register(StorageMethod.REMOVE_CHUNKS, storage_pb2.RemoveChunksRequest, remove_chunks)
+    server.register(StorageMethod.TRUNCATE_CHUNK, storage_pb2.TruncateChunkRequest, truncate_chunk)
     server.register(StorageMethod.WRITE_CHUNK, storage_pb2.WriteChunkRequest, write_chunk)
     server.register(StorageMethod.READ_CHUNK, storage_pb2.ReadChunkRequest, read_chunk)
     server.register(StorageMethod.QUERY_CHUNK, storage_pb2.QueryChunkRequest, query_chunk)

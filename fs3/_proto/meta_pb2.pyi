@@ -268,3 +268,227 @@ class RenameResponse(_message.Message):
     INODE_FIELD_NUMBER: _ClassVar[int]
     inode: Inode
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class SymlinkRequest(_message.Message):
+    __slots__ = ("user", "path", "target")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    target: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., target: _Optional[bytes] = ...) -> None: ...
+
+class SymlinkResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class ReadlinkRequest(_message.Message):
+    __slots__ = ("user", "path")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ...) -> None: ...
+
+class ReadlinkResponse(_message.Message):
+    __slots__ = ("target",)
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    target: bytes
+    def __init__(self, target: _Optional[bytes] = ...) -> None: ...
+
+class LinkRequest(_message.Message):
+    __slots__ = ("user", "old_path", "new_path")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    OLD_PATH_FIELD_NUMBER: _ClassVar[int]
+    NEW_PATH_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    old_path: PathAt
+    new_path: PathAt
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., old_path: _Optional[_Union[PathAt, _Mapping]] = ..., new_path: _Optional[_Union[PathAt, _Mapping]] = ...) -> None: ...
+
+class LinkResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class SetattrRequest(_message.Message):
+    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "mode", "uid", "gid", "length", "atime_ns", "mtime_ns", "atime_now", "mtime_now")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_LAST_SYMLINK_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    GID_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    ATIME_NS_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NS_FIELD_NUMBER: _ClassVar[int]
+    ATIME_NOW_FIELD_NUMBER: _ClassVar[int]
+    MTIME_NOW_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    inode_id: int
+    follow_last_symlink: bool
+    mode: int
+    uid: int
+    gid: int
+    length: int
+    atime_ns: int
+    mtime_ns: int
+    atime_now: bool
+    mtime_now: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., mode: _Optional[int] = ..., uid: _Optional[int] = ..., gid: _Optional[int] = ..., length: _Optional[int] = ..., atime_ns: _Optional[int] = ..., mtime_ns: _Optional[int] = ..., atime_now: _Optional[bool] = ..., mtime_now: _Optional[bool] = ...) -> None: ...
+
+class SetattrResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class MknodRequest(_message.Message):
+    __slots__ = ("user", "path", "mode", "rdev")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    RDEV_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    mode: int
+    rdev: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., mode: _Optional[int] = ..., rdev: _Optional[int] = ...) -> None: ...
+
+class MknodResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class SetxattrRequest(_message.Message):
+    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "name", "value", "flags")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_LAST_SYMLINK_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    inode_id: int
+    follow_last_symlink: bool
+    name: bytes
+    value: bytes
+    flags: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., name: _Optional[bytes] = ..., value: _Optional[bytes] = ..., flags: _Optional[int] = ...) -> None: ...
+
+class SetxattrResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class GetxattrRequest(_message.Message):
+    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "name")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_LAST_SYMLINK_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    inode_id: int
+    follow_last_symlink: bool
+    name: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., name: _Optional[bytes] = ...) -> None: ...
+
+class GetxattrResponse(_message.Message):
+    __slots__ = ("value",)
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    value: bytes
+    def __init__(self, value: _Optional[bytes] = ...) -> None: ...
+
+class ListxattrRequest(_message.Message):
+    __slots__ = ("user", "path", "inode_id", "follow_last_symlink")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_LAST_SYMLINK_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    inode_id: int
+    follow_last_symlink: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ...) -> None: ...
+
+class ListxattrResponse(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, names: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class RemovexattrRequest(_message.Message):
+    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "name")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_LAST_SYMLINK_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    inode_id: int
+    follow_last_symlink: bool
+    name: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., name: _Optional[bytes] = ...) -> None: ...
+
+class RemovexattrResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class StatfsRequest(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ...) -> None: ...
+
+class StatfsResponse(_message.Message):
+    __slots__ = ("total_bytes", "free_bytes", "total_files", "free_files", "name_bytes_max")
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FILES_FIELD_NUMBER: _ClassVar[int]
+    FREE_FILES_FIELD_NUMBER: _ClassVar[int]
+    NAME_BYTES_MAX_FIELD_NUMBER: _ClassVar[int]
+    total_bytes: int
+    free_bytes: int
+    total_files: int
+    free_files: int
+    name_bytes_max: int
+    def __init__(self, total_bytes: _Optional[int] = ..., free_bytes: _Optional[int] = ..., total_files: _Optional[int] = ..., free_files: _Optional[int] = ..., name_bytes_max: _Optional[int] = ...) -> None: ...
+
+class SetLayoutRequest(_message.Message):
+    __slots__ = ("user", "path", "inode_id", "chain_table_id", "chunk_size", "stripe_size", "chain_table_version")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_TABLE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STRIPE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_TABLE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    inode_id: int
+    chain_table_id: int
+    chunk_size: int
+    stripe_size: int
+    chain_table_version: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., chain_table_id: _Optional[int] = ..., chunk_size: _Optional[int] = ..., stripe_size: _Optional[int] = ..., chain_table_version: _Optional[int] = ...) -> None: ...
+
+class SetLayoutResponse(_message.Message):
+    __slots__ = ("inode",)
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...

@@ -26,6 +26,17 @@ class MetaMethod(enum.IntEnum):
     UNLINK = 108
     RMDIR = 109
     RENAME = 110
+    SYMLINK = 111
+    READLINK = 112
+    LINK = 113
+    SETATTR = 114
+    MKNOD = 115
+    SETXATTR = 116
+    GETXATTR = 117
+    LISTXATTR = 118
+    REMOVEXATTR = 119
+    STATFS = 120
+    SET_LAYOUT = 121
 
 
 class StorageMethod(enum.IntEnum):

@@ -12,12 +12,13 @@ from fs3.kv.interface import Transaction
 from fs3.meta.config import MetaConfig
 from fs3.meta.flags import O_ACCMODE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY
 from fs3.meta.store.gc_queue import enqueue_removed_file
-from fs3.meta.store.inode import load_inode, remove_inode, store_inode
+from fs3.meta.store.inode import load_inode, load_inode_or_raise, remove_inode, store_inode
+from fs3.meta.store.path_resolve import PathResolver
 from fs3.meta.store.permission import (
-    MAY_EXEC, MAY_READ, MAY_WRITE, SETGID_BIT, check_access, check_sticky,
+    MAY_EXEC, MAY_READ, MAY_WRITE, SETGID_BIT, check_access, check_sticky, is_owner_or_root,
 )
 from fs3.meta.store.session import WriteSession, store_session
-from fs3.meta.types import ROOT_INODE_ID, Inode, InodeType, Layout, OpenResult, UserInfo
+from fs3.meta.types import ROOT_INODE_ID, Inode, InodeType, Layout, OpenResult, PathAt, UserInfo
 
 __all__ = [
     "OpContext",
@@ -27,6 +28,8 @@ __all__ = [
     "drop_link",
     "is_ancestor",
     "open_existing",
+    "load_target",
+    "is_owner_or_root",
 ]
 
 PERMISSION_BITS = 0o7777
@@ -173,3 +176,12 @@ def open_existing(
     assert session_id > 0
     store_session(txn, WriteSession(inode.inode_id, session_id, client_id, ctx.now_ns))
     return OpenResult(inode=inode, session_id=session_id)
+
+
+async def load_target(txn: Transaction, ctx: OpContext, target: PathAt | int, follow_last_symlink: bool) -> Inode:
+    """The inode an attribute op works on: by id (a handle: no path walk, as
+    FUSE's setattr on an inode) or by path (search permission on the way)."""
+    if isinstance(target, int):
+        return await load_inode_or_raise(txn, target)
+    resolver = PathResolver(txn, ctx.user, ctx.config)
+    return await resolver.resolve(target, follow_last_symlink=follow_last_symlink)

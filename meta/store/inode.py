@@ -159,7 +159,9 @@ def store_inode(txn: Transaction, inode: Inode) -> None:
 
 
 def remove_inode(txn: Transaction, inode: Inode) -> None:
+    """Delete the inode with its directory times and extended attributes."""
     txn.clear(keys.inode_key(inode.inode_id))
+    txn.clear_range(*keys.xattr_range(inode.inode_id))
     if inode.is_directory:
         txn.clear(keys.dir_times_key(inode.inode_id))
 

@@ -13,6 +13,7 @@ Directory entries sort by parent then name, so a listing is one range read.
 | GCQU   | GCQU + inode_id                       | removed file to GC (gc_queue)|
 | IDAL   | IDAL + shard (u16 LE)                 | batches handed out (u64 LE)  |
 | IDEM   | IDEM + client_id + request_id         | create result (idempotence)  |
+| XATT   | XATT + inode_id + name                | extended attribute value     |
 
 Directory times live in their own key so that entry changes can update a
 parent's mtime with a blind write (no read conflict on a hot directory);
@@ -44,6 +45,10 @@ __all__ = [
     "gc_queue_range",
     "inode_id_allocator_key",
     "idempotence_key",
+    "XATTR_PREFIX",
+    "xattr_key",
+    "xattr_range",
+    "xattr_name",
 ]
 
 INODE_PREFIX = b"INOD"
@@ -53,6 +58,7 @@ SESSION_PREFIX = b"SESS"
 GC_QUEUE_PREFIX = b"GCQU"
 INODE_ID_ALLOCATOR_PREFIX = b"IDAL"
 IDEMPOTENCE_PREFIX = b"IDEM"
+XATTR_PREFIX = b"XATT"
 
 _U64 = struct.Struct("<Q")
 _U16 = struct.Struct("<H")
@@ -104,3 +110,18 @@ def inode_id_allocator_key(shard: int) -> bytes:
 
 def idempotence_key(client_id: int, request_id: bytes) -> bytes:
     return IDEMPOTENCE_PREFIX + _U64.pack(client_id) + request_id
+
+
+def xattr_key(inode_id: int, name: bytes) -> bytes:
+    assert name, "an xattr needs a name"
+    return XATTR_PREFIX + _U64.pack(inode_id) + name
+
+
+def xattr_range(inode_id: int) -> tuple[bytes, bytes]:
+    """The key range holding every extended attribute of `inode_id`."""
+    return prefix_range(XATTR_PREFIX + _U64.pack(inode_id))
+
+
+def xattr_name(key: bytes) -> bytes:
+    assert key.startswith(XATTR_PREFIX)
+    return key[len(XATTR_PREFIX) + _U64.size :]

@@ -7,7 +7,8 @@ import errno
 from fs3.errors import fs_error
 from fs3.meta.types import Inode, UserInfo
 
-__all__ = ["MAY_READ", "MAY_WRITE", "MAY_EXEC", "STICKY_BIT", "SETGID_BIT", "has_access", "check_access", "check_sticky"]
+__all__ = ["MAY_READ", "MAY_WRITE", "MAY_EXEC", "STICKY_BIT", "SETGID_BIT", "has_access", "check_access", "check_sticky",
+           "is_owner_or_root"]
 
 MAY_EXEC = 1
 MAY_WRITE = 2
@@ -41,6 +42,11 @@ def check_access(user: UserInfo, inode: Inode, want: int, what: str = "") -> Non
     """Raises EACCES unless has_access."""
     if not has_access(user, inode, want):
         raise fs_error(errno.EACCES, f"uid {user.uid} lacks {_describe(want)} on inode {inode.inode_id} {what}".rstrip())
+
+
+def is_owner_or_root(user: UserInfo, inode: Inode) -> bool:
+    """Linux's inode_owner_or_capable."""
+    return user.uid == 0 or user.uid == inode.uid
 
 
 def check_sticky(user: UserInfo, directory: Inode, victim: Inode) -> None:

@@ -1,4 +1,4 @@
-"""Forward a write to the successor target over the framed RPC protocol."""
+"""Forward a write (or a chunk removal/truncation) to the successor target over the framed RPC protocol."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from fs3.errors import Fs3Error, StatusCode
 from fs3.net.client import RpcClientPool
 from fs3.net.methods import StorageMethod
 from fs3.routing import RoutingInfo, TargetInfo
-from fs3.storage.codec import write_request_to_proto
-from fs3.storage.requests import WriteRequest, WriteResult
+from fs3.storage.codec import remove_request_to_proto, truncate_request_to_proto, write_request_to_proto
+from fs3.storage.requests import RemoveChunksRequest, TruncateChunkRequest, WriteRequest, WriteResult
 
 __all__ = ["RpcForwarder"]
 
@@ -31,3 +31,22 @@ class RpcForwarder:
         )
         response = result.message
         return WriteResult(response.committed_version, response.chunk_length, response.chunk_crc32c)
+
+    async def forward_remove(self, successor: TargetInfo, request: RemoveChunksRequest) -> int:
+        result = await self._client_of(successor).call(
+            StorageMethod.REMOVE_CHUNKS, remove_request_to_proto(request), storage_pb2.RemoveChunksResponse,
+            timeout_s=self.timeout_s,
+        )
+        return result.message.removed
+
+    async def forward_truncate(self, successor: TargetInfo, request: TruncateChunkRequest) -> None:
+        await self._client_of(successor).call(
+            StorageMethod.TRUNCATE_CHUNK, truncate_request_to_proto(request), storage_pb2.TruncateChunkResponse,
+            timeout_s=self.timeout_s,
+        )
+
+    def _client_of(self, successor: TargetInfo):
+        node = self._routing().nodes.get(successor.node_id)
+        if node is None:
+            raise Fs3Error(StatusCode.UNAVAILABLE, f"node {successor.node_id} of target {successor.target_id} unknown")
+        return self.clients.get(node.host, node.port)

@@ -23,7 +23,8 @@ def test_exports() -> None:
     assert sorted(fs3.meta.__all__) == sorted([
         "Clock", "FixedClock", "WallClock", "DEFAULT_LAYOUT", "MetaConfig", "format_namespace",
         "MetaOperator", "ROOT_INODE_ID", "DirEntry", "Inode", "InodeType", "Layout", "OpenResult",
-        "PathAt", "ReaddirResult", "UserInfo",
+        "PathAt", "ReaddirResult", "UserInfo", "SetAttributes", "SetattrResult", "ChunkTrim", "Capacity",
+        "StatfsResult",
     ])
     for name in fs3.meta.__all__:
         assert hasattr(fs3.meta, name)

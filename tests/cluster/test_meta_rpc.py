@@ -1,0 +1,106 @@
+"""Goal: every metadata call beyond the basic ones works through a real
+cluster via Fs3Client, errors arriving as their errno (one cluster for the module)."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from fs3.client import Fs3Client
+from fs3.errors import Fs3Error
+from tests.conftest import run_async
+
+XATTR_CREATE, XATTR_REPLACE = 1, 2
+
+
+async def _expect(code: int, awaitable) -> None:
+    with pytest.raises(Fs3Error) as caught:
+        await awaitable
+    assert caught.value.code == code, f"expected errno {code}, got {caught.value}"
+
+
+def test_links_and_lookup(cluster):
+    async def body() -> None:
+        async with await Fs3Client.connect([cluster.mgmtd_address], uid=0, gid=0) as client:
+            directory = await client.mkdir("/rpc-links", parents=True)
+            async with await client.open("/rpc-links/f", "wb") as file:
+                await file.write(b"hello")
+            link = await client.symlink("f", "/rpc-links/l")
+            assert link.type == "symlink" and link.symlink_target == b"f"
+            assert await client.readlink("/rpc-links/l") == b"f"
+            await _expect(errno.EINVAL, client.readlink("/rpc-links/f"))
+            hard = await client.link("/rpc-links/f", "/rpc-links/g")
+            assert hard.nlink == 2
+            await _expect(errno.EEXIST, client.link("/rpc-links/f", "/rpc-links/g"))
+            found = await client.lookup(directory.inode_id, "l")
+            assert found.type == "symlink"
+            by_id = await client.stat_inode(hard.inode_id)
+            assert by_id.length == 5 and by_id.nlink == 2
+            await _expect(errno.ENOENT, client.lookup(directory.inode_id, "none"))
+            await _expect(errno.ENOENT, client.stat_inode(987_654_321))
+
+    run_async(body())
+
+
+def test_setattr_family(cluster):
+    async def body() -> None:
+        async with await Fs3Client.connect([cluster.mgmtd_address], uid=0, gid=0) as root, \
+                await Fs3Client.connect([cluster.mgmtd_address], uid=1000, gid=1000) as alice:
+            await root.mkdir("/rpc-attr", 0o777, parents=True)
+            async with await alice.open("/rpc-attr/f", "wb") as file:
+                await file.write(b"x" * 100)
+            assert (await alice.chmod("/rpc-attr/f", 0o600)).mode == 0o600
+            await _expect(errno.EPERM, alice.chown("/rpc-attr/f", uid=0))
+            owned = await root.chown("/rpc-attr/f", uid=1001, gid=1001)
+            assert (owned.uid, owned.gid) == (1001, 1001)
+            await _expect(errno.EPERM, alice.chmod("/rpc-attr/f", 0o644))
+            timed = await root.utime("/rpc-attr/f", atime_ns=1_000, mtime_ns=2_000)
+            assert (timed.atime_ns, timed.mtime_ns) == (1_000, 2_000)
+            touched = await root.utime(owned.inode_id)
+            assert touched.mtime_ns > 2_000 and touched.atime_ns == touched.mtime_ns
+            assert (await root.truncate("/rpc-attr/f", 10)).length == 10
+            await _expect(errno.EACCES, alice.truncate("/rpc-attr/f", 0))
+            await _expect(errno.EISDIR, root.truncate("/rpc-attr", 0))
+
+    run_async(body())
+
+
+def test_mknod_xattrs_statfs_layout(cluster):
+    async def body() -> None:
+        async with await Fs3Client.connect([cluster.mgmtd_address], uid=0, gid=0) as client, \
+                await Fs3Client.connect([cluster.mgmtd_address], uid=1000, gid=1000) as alice:
+            await client.mkdir("/rpc-misc", parents=True)
+            fifo = await client.mknod("/rpc-misc/p")
+            assert fifo.type == "fifo"
+            regular = await client.mknod("/rpc-misc/r", 0o100644)
+            assert regular.type == "file" and regular.layout is not None
+            await _expect(errno.EEXIST, client.mknod("/rpc-misc/p"))
+            await client.setxattr("/rpc-misc/r", "user.k", b"v")
+            await client.setxattr(regular.inode_id, b"trusted.t", b"w")
+            assert await client.getxattr("/rpc-misc/r", "user.k") == b"v"
+            assert await client.listxattr("/rpc-misc/r") == [b"trusted.t", b"user.k"]
+            assert await alice.listxattr("/rpc-misc/r") == [b"user.k"]
+            await _expect(errno.EEXIST, client.setxattr("/rpc-misc/r", "user.k", b"v", XATTR_CREATE))
+            await _expect(errno.ENODATA, client.setxattr("/rpc-misc/r", "user.z", b"v", XATTR_REPLACE))
+            await _expect(errno.E2BIG, client.setxattr("/rpc-misc/r", "user.big", b"x" * (64 * 1024 + 1)))
+            await _expect(errno.EACCES, alice.setxattr("/rpc-misc/r", "user.k", b"v"))
+            await client.removexattr("/rpc-misc/r", "user.k")
+            await _expect(errno.ENODATA, client.getxattr("/rpc-misc/r", "user.k"))
+            stats = await client.statfs()
+            assert stats.total_bytes > 0 and 0 < stats.free_bytes <= stats.total_bytes
+            assert stats.free_files < stats.total_files and stats.name_bytes_max == 255
+            layout_dir = await client.set_layout("/rpc-misc", chain_table_id=1, chunk_size=4 << 20, stripe_size=2)
+            assert layout_dir.layout.chunk_size == 4 << 20
+            await _expect(errno.EPERM, alice.set_layout("/rpc-misc", chain_table_id=1, chunk_size=1 << 20,
+                                                        stripe_size=1))
+            data = os.urandom(9 << 20)
+            async with await client.open("/rpc-misc/new", "wb") as file:
+                await file.write(data)
+            inherited = await client.stat("/rpc-misc/new")
+            assert (inherited.layout.chunk_size, inherited.layout.stripe_size) == (4 << 20, 2)
+            async with await client.open("/rpc-misc/new", "rb") as file:
+                assert await file.read() == data
+
+    run_async(body())
