@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def start_cluster(folder, **spec_overrides) -> LocalCluster:
-    spec = LocalClusterSpec(heartbeat_timeout_s=5.0, **spec_overrides)
+    spec = LocalClusterSpec(**{"heartbeat_timeout_s": 5.0, **spec_overrides})
     cluster = LocalCluster(folder, spec)
     cluster.up(timeout_s=90)
     return cluster

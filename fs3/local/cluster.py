@@ -79,6 +79,7 @@ class LocalClusterSpec:
     chunk_size_bytes: int = 1 << 20
     stripe_size: int = 16
     direct_io: bool = True
+    slot_file_bytes: int = 256 << 20  # each target preallocates files of this size per slot class
 
 
 @dataclasses.dataclass
@@ -159,6 +160,7 @@ class LocalCluster:
             storage = StorageServiceConfig(
                 node_id=node_id, port=free_port(), mgmtd_addresses=mgmtd_addresses, targets=targets,
                 heartbeat_interval_s=heartbeat_interval_s, direct_io=spec.direct_io,
+                slot_file_bytes=spec.slot_file_bytes,
             )
             self._add_service(f"storage-{node_id}", "fs3.storage", node_id, storage.port, storage)
         self._save_state()
