@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import time
 
 import crc32c
@@ -20,6 +21,7 @@ import pytest
 
 from fs3._proto import storage_pb2
 from fs3.client import Fs3Client
+from fs3.errors import Fs3Error, StatusCode
 from fs3.net.methods import StorageMethod
 from fs3.routing import NodeType, PublicState, RoutingInfo
 from tests.conftest import run_async, start_cluster
@@ -184,6 +186,56 @@ def test_storage_service_killed_mid_write_loses_no_acknowledged_byte(recovery_cl
             assert len(acknowledged) > size_at_kill, "no write succeeded after the kill"
             await wait_all_serving(cluster)
             await check_replicas_and_data(client, {"/midwrite/stream": bytes(acknowledged)})
+        finally:
+            await client.close()
+
+    run_async(main())
+
+
+def test_storage_stops_serving_without_heartbeats_and_resumes_after(recovery_cluster):
+    """The heartbeat is a lease: with the cluster manager frozen (SIGSTOP) for more than half the heartbeat
+    timeout, a storage service answers TARGET_NOT_SERVING; once heartbeats succeed again it serves."""
+    cluster = recovery_cluster
+
+    async def main() -> None:
+        client = await Fs3Client.connect([cluster.mgmtd_address])
+        try:
+            await wait_all_serving(cluster)
+            data = os.urandom(5000)
+            await client.mkdir("/lease", parents=True)
+            await write_file(client, "/lease/file", data)
+            stat = await client.stat("/lease/file")
+            routing = await client.routing.refresh()
+            chain_id = stat.layout.chain_of_chunk(routing, 0)
+            chain = routing.chains[chain_id]
+            target = routing.targets[chain.target_ids[-1]]
+            buffer = memoryview(bytearray(len(data)))
+
+            async def read() -> int:
+                return await client.storage.read_from_target(
+                    routing, chain_id, chain.chain_version, target, stat.inode_id, 0, 0, len(data), buffer)
+
+            assert await read() == len(data)
+            mgmtd_pid = cluster.services["mgmtd"].pid
+            os.kill(mgmtd_pid, signal.SIGSTOP)
+            try:
+                await asyncio.sleep(HEARTBEAT_TIMEOUT_S / 2 + 0.3)
+                with pytest.raises(Fs3Error) as caught:
+                    await read()
+                assert caught.value.code == StatusCode.TARGET_NOT_SERVING, caught.value
+            finally:
+                os.kill(mgmtd_pid, signal.SIGCONT)
+            deadline = time.monotonic() + 60
+            while True:  # serving resumes with the next successful heartbeat (or after a recovery)
+                try:
+                    routing = await client.routing.refresh()
+                    chain = routing.chains[chain_id]
+                    if await read() == len(data) and bytes(buffer) == data:
+                        break
+                except Fs3Error as error:
+                    assert time.monotonic() < deadline, f"storage did not serve again: {error}"
+                await asyncio.sleep(0.2)
+            await wait_all_serving(cluster)
         finally:
             await client.close()
 
