@@ -185,7 +185,7 @@ class ResyncWorker:
         jobs = syncing_successors(self._routing(), self.node.targets)
         current = set(jobs)
         self._done &= current
-        self._retry_at = {job: at for job, at in self._retry_at.items() if job in current}
+        self._retry_at = {job: retry_at for job, retry_at in self._retry_at.items() if job in current}
         now = time.monotonic()
         for job in jobs:
             if job in self._done or job in self._running or self._retry_at.get(job, 0.0) > now:
