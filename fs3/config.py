@@ -102,14 +102,23 @@ class StorageServiceConfig:
     forward_timeout_s: float = 10.0
     forward_retries_max: int = 20
     direct_io: bool = True
-    # Chunk versions live in preallocated slot files of this size (per target and size class).
+    # Chunk versions live in preallocated slot files of this size (per target and size class, fixed at creation).
     slot_file_bytes: int = 256 * MiB
     metrics_port: int = 0  # Prometheus /metrics; 0: off
+    resync_poll_interval_s: float = 0.2  # how often routing is checked for a syncing successor
+    resync_concurrency_max: int = 4  # syncing targets recovered at once by this service
+    resync_retry_delay_s: float = 0.5  # after a failed or interrupted recovery pass
+    resync_call_timeout_s: float = 30.0  # one chunk transfer / metadata dump
     log_level: str = "INFO"
 
     def check(self) -> None:
         assert self.io_threads > 0
         assert self.inflight_requests_max > 0
+        assert MiB <= self.slot_file_bytes <= 4096 * MiB
+        assert 0 < self.resync_poll_interval_s <= 60
+        assert 1 <= self.resync_concurrency_max <= 1024
+        assert 0 <= self.resync_retry_delay_s <= 600
+        assert 0 < self.resync_call_timeout_s <= 3600
         ids = [target.target_id for target in self.targets]
         assert len(ids) == len(set(ids)), f"duplicate target ids in {ids}"
 

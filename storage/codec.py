@@ -18,6 +18,7 @@ def write_request_from_proto(message: storage_pb2.WriteChunkRequest) -> WriteReq
         length=message.length, chunk_size=message.chunk_size, payload_crc32c=message.payload_crc32c,
         full_chunk_replace=message.full_chunk_replace, target_id=message.target_id,
         client_id=message.client_id, request_seq=message.request_seq, from_predecessor=message.from_predecessor,
+        update_version=message.update_version,
     )
 
 
@@ -28,7 +29,7 @@ def write_request_to_proto(request: WriteRequest) -> storage_pb2.WriteChunkReque
         offset=request.offset, length=request.length, chunk_size=request.chunk_size,
         payload_crc32c=request.payload_crc32c, full_chunk_replace=request.full_chunk_replace,
         target_id=request.target_id, client_id=request.client_id, request_seq=request.request_seq,
-        from_predecessor=request.from_predecessor,
+        from_predecessor=request.from_predecessor, update_version=request.update_version,
     )
 
 

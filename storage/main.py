@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,11 +13,14 @@ from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
 from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
-from fs3.routing import LocalState, NodeType
+from fs3.routing import NodeType
 from fs3.service_runner import run_service, setup_logging
 from fs3.storage.chunk_engine import ChunkEngineConfig
+from fs3.storage.lease import HeartbeatLease
 from fs3.storage.node import StorageNode
 from fs3.storage.replication.forward import RpcForwarder
+from fs3.storage.replication.local_state import TargetLocalStates
+from fs3.storage.replication.resync import ResyncWorker
 from fs3.storage.service import register_storage_service
 from fs3.storage.target import StorageTarget
 
@@ -38,16 +42,28 @@ class StorageServer:
         )
         self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.forward_timeout_s))
         self.agent: NodeAgent | None = None
+        self.local_states: TargetLocalStates | None = None
+        self.resync: ResyncWorker | None = None
+        self._follow_task: asyncio.Task | None = None
 
     async def _target_reports(self):
+        assert self.agent is not None and self.local_states is not None
+        self.local_states.update(self.agent.current_routing())
         reports = []
         for target in self.targets.values():
             space = await target.space()
             reports.append(
-                (target.target_id, target.path, LocalState.UP_TO_DATE, space.used_bytes, space.capacity_bytes,
-                 space.chunk_count)
+                (target.target_id, target.path, self.local_states.state(target.target_id), space.used_bytes,
+                 space.capacity_bytes, space.chunk_count)
             )
         return reports
+
+    async def _follow_routing(self) -> None:
+        """Apply routing changes to the targets' local states between heartbeats."""
+        assert self.agent is not None and self.local_states is not None
+        while True:
+            await asyncio.sleep(self.config.resync_poll_interval_s)
+            self.local_states.update(self.agent.current_routing())
 
     async def start(self) -> None:
         engine_config = ChunkEngineConfig(chunk_size_bytes_max=self.config.chunk_size_bytes_max,
@@ -64,17 +80,36 @@ class StorageServer:
             heartbeat_interval_s=self.config.heartbeat_interval_s, target_reports=self._target_reports,
             metrics_port=metrics_port,
         )
+        agent = self.agent
+        self.local_states = TargetLocalStates(self.targets)  # every target goes through recovery
         node = StorageNode(
             self.config.node_id, self.targets, self.agent.current_routing, self.agent.refresh_routing,
             RpcForwarder(self.clients, self.agent.current_routing, self.config.forward_timeout_s),
             chunk_size_bytes_max=self.config.chunk_size_bytes_max,
             forward_retries_max=self.config.forward_retries_max,
+            lease=HeartbeatLease(lambda: agent.last_heartbeat_ok, lambda: agent.heartbeat_timeout_s),
+            local_states=self.local_states,
         )
         register_storage_service(self.server, node)
+        self.resync = ResyncWorker(
+            node, self.clients, self.agent.current_routing, poll_interval_s=self.config.resync_poll_interval_s,
+            concurrency_max=self.config.resync_concurrency_max, retry_delay_s=self.config.resync_retry_delay_s,
+            call_timeout_s=self.config.resync_call_timeout_s,
+        )
         await self.agent.start()
+        self._follow_task = asyncio.get_running_loop().create_task(self._follow_routing())
+        self.resync.start()
         logger.info("storage node %d serving %d targets on port %d", self.config.node_id, len(self.targets), port)
 
     async def stop(self) -> None:
+        if self.resync is not None:
+            await self.resync.stop()
+        if self._follow_task is not None:
+            self._follow_task.cancel()
+            try:
+                await self._follow_task
+            except asyncio.CancelledError:
+                pass
         await self.server.stop()
         if self.agent is not None:
             await self.agent.stop()

@@ -8,7 +8,12 @@ This implements the write and read halves of CRAQ as
 - a non-tail target stores a pending version, forwards to its successor,
   and commits when the successor acknowledges; the tail commits at once;
 - reads are served by any serving replica; a chunk with a pending version
-  answers CHUNK_PENDING unless the read is relaxed.
+  answers CHUNK_PENDING unless the read is relaxed;
+- nothing is served without the heartbeat lease (`fs3.storage.lease`), nor by
+  a target whose local state is OFFLINE (restarted, recovery not begun);
+- a write forwarded to a SYNCING successor carries the whole chunk after the
+  update (full-chunk replace); a syncing target commits such writes at once
+  (`fs3.storage.replication.resync` transfers the rest).
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import logging
 from typing import Awaitable, Callable, Protocol
 
 from fs3.errors import Fs3Error, StatusCode
-from fs3.routing import PublicState, RoutingInfo, TargetInfo
-from fs3.storage.chunk_engine import ChunkId
+from fs3.routing import LocalState, PublicState, RoutingInfo, TargetInfo
+from fs3.storage.chunk_engine import ChunkId, ChunkMeta
+from fs3.storage.lease import HeartbeatLease
+from fs3.storage.replication.local_state import TargetLocalStates
 from fs3.storage.requests import (
     ReadRequest, ReadResult, RemoveChunksRequest, TruncateChunkRequest, WriteRequest, WriteResult,
 )
@@ -54,6 +61,8 @@ class StorageNode:
         chunk_size_bytes_max: int,
         forward_retries_max: int,
         forward_retry_delay_s: float = 0.2,
+        lease: HeartbeatLease | None = None,
+        local_states: TargetLocalStates | None = None,
     ) -> None:
         self.node_id = node_id
         self.targets = targets
@@ -63,8 +72,24 @@ class StorageNode:
         self.chunk_size_bytes_max = chunk_size_bytes_max
         self.forward_retries_max = forward_retries_max
         self.forward_retry_delay_s = forward_retry_delay_s
+        self.lease = lease if lease is not None else HeartbeatLease.always()
+        self.local_states = local_states if local_states is not None else TargetLocalStates(targets, returning=False)
+        self._writes_in_flight: dict[int, set[object]] = {target_id: set() for target_id in targets}
 
     # ---- validation -----------------------------------------------------------
+    async def check_chain_version(self, chain_id: int, chain_version: int) -> RoutingInfo:
+        """The routing info, once `chain_version` (0: any) is the chain's current version here."""
+        return await self._check_chain_version(chain_id, chain_version)
+
+    def _check_local_state(self, target_id: int, *, for_write: bool, full_chunk_replace: bool = False) -> None:
+        local = self.local_states.state(target_id)
+        if local == LocalState.OFFLINE:
+            raise Fs3Error(StatusCode.TARGET_NOT_SERVING, f"target {target_id} is restarting (recovery not begun)")
+        if local == LocalState.ONLINE and self._routing().targets[target_id].public_state != PublicState.SERVING:
+            if not for_write or not full_chunk_replace:
+                raise Fs3Error(StatusCode.TARGET_NOT_SERVING,
+                               f"target {target_id} is recovering: only full-chunk writes from its predecessor")
+
     async def _check_chain_version(self, chain_id: int, chain_version: int) -> RoutingInfo:
         routing = self._routing()
         chain = routing.chain(chain_id)
@@ -123,28 +148,54 @@ class StorageNode:
 
     # ---- writes ---------------------------------------------------------------
     async def write(self, request: WriteRequest, payload: memoryview | None) -> WriteResult:
+        self.lease.check()
         data = self._check_write_arguments(request, payload)
         routing = await self._check_chain_version(request.chain_id, request.chain_version)
         target = self._local_target(routing, request.chain_id, request.target_id, for_write=True)
-        async with target.locks.hold(request.chunk_id):
-            successor = self._successor(self._routing(), request.chain_id, target.target_id)
-            if successor is None:
-                meta = await target.write_committed(
-                    request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
-                    chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
-                    payload_crc32c=request.payload_crc32c,
-                )
-                return WriteResult(meta.committed_version, meta.length, meta.crc32c)
-            pending = await target.write_pending(
+        self._check_local_state(target.target_id, for_write=True, full_chunk_replace=request.full_chunk_replace)
+        token = object()  # resync waits for writes that chose their successor before it started
+        self._writes_in_flight[target.target_id].add(token)
+        try:
+            async with target.locks.hold(request.chunk_id):
+                return await self._write_locked(request, target, data)
+        finally:
+            self._writes_in_flight[target.target_id].discard(token)
+
+    async def _write_locked(self, request: WriteRequest, target: StorageTarget, data: memoryview) -> WriteResult:
+        successor = self._successor(self._routing(), request.chain_id, target.target_id)
+        if successor is None:
+            # The tail (a syncing target always is the chain's writable tail): commit at once. A full-chunk
+            # replace from a predecessor keeps the predecessor's version number, dropping any pending one.
+            keep_version = request.full_chunk_replace and request.from_predecessor
+            meta = await target.write_committed(
                 request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
                 chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
-                payload_crc32c=request.payload_crc32c,
+                payload_crc32c=request.payload_crc32c, committed_version=request.update_version if keep_version else 0,
             )
-            assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
-            await self._forward_until_acknowledged(request, target, data)
-            meta = await target.commit(request.chunk_id, pending.pending_version)
-            assert meta.committed_version == pending.pending_version
             return WriteResult(meta.committed_version, meta.length, meta.crc32c)
+        pending = await target.write_pending(
+            request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
+            chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
+            payload_crc32c=request.payload_crc32c,
+        )
+        assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
+        await self._forward_until_acknowledged(request, target, data, pending)
+        meta = await target.commit(request.chunk_id, pending.pending_version)
+        assert meta.committed_version == pending.pending_version
+        return WriteResult(meta.committed_version, meta.length, meta.crc32c)
+
+    async def drain_writes(self, target_id: int, poll_s: float = 0.005) -> None:
+        """Wait until every write to `target_id` in flight now has finished (newer ones do not count)."""
+        before = set(self._writes_in_flight[target_id])
+        while before & self._writes_in_flight[target_id]:
+            await asyncio.sleep(poll_s)
+
+    async def _pending_content(self, target: StorageTarget, chunk_id: ChunkId, pending: ChunkMeta) -> memoryview:
+        """The whole pending version of a chunk we hold the lock of (what a syncing successor gets)."""
+        content = memoryview(bytearray(pending.pending_length))
+        count = await target.read(chunk_id, 0, pending.pending_length, content, relaxed=True)
+        assert count == pending.pending_length, f"chunk {chunk_id}: read {count} of {pending.pending_length} bytes"
+        return content
 
     def _successor(self, routing: RoutingInfo, chain_id: int, target_id: int) -> TargetInfo | None:
         members = routing.writable_targets(chain_id)
@@ -154,9 +205,15 @@ class StorageNode:
         index = ids.index(target_id)
         return members[index + 1] if index + 1 < len(members) else None
 
-    async def _forward_until_acknowledged(self, request: WriteRequest, target: StorageTarget, data: memoryview) -> None:
-        """Forward to the current successor until one acknowledges, or we become the tail."""
+    async def _forward_until_acknowledged(self, request: WriteRequest, target: StorageTarget, data: memoryview,
+                                          pending: ChunkMeta) -> None:
+        """Forward to the current successor until one acknowledges, or we become the tail.
+
+        A SYNCING successor gets the whole chunk after this update as a full-chunk replace with our
+        pending version number, so it ends up with a complete chunk whatever it held before.
+        """
         last_error: Fs3Error | None = None
+        whole_chunk: memoryview | None = None
         for attempt in range(self.forward_retries_max):
             routing = self._routing()
             chain = routing.chain(request.chain_id)
@@ -164,15 +221,28 @@ class StorageNode:
             successor = self._successor(routing, request.chain_id, target.target_id)
             if successor is None:
                 return  # the successors left the chain: we are the tail now
-            hop = WriteRequest(
-                chain_id=request.chain_id, chain_version=chain.chain_version, chunk_id=request.chunk_id,
-                offset=request.offset, length=request.length, chunk_size=request.chunk_size,
-                payload_crc32c=request.payload_crc32c, full_chunk_replace=request.full_chunk_replace,
-                target_id=successor.target_id, client_id=request.client_id, request_seq=request.request_seq,
-                from_predecessor=True,
-            )
+            if successor.public_state == PublicState.SYNCING:
+                if whole_chunk is None:
+                    whole_chunk = await self._pending_content(target, request.chunk_id, pending)
+                hop = WriteRequest(
+                    chain_id=request.chain_id, chain_version=chain.chain_version, chunk_id=request.chunk_id,
+                    offset=0, length=len(whole_chunk), chunk_size=request.chunk_size,
+                    payload_crc32c=pending.pending_crc32c, full_chunk_replace=True,
+                    target_id=successor.target_id, client_id=request.client_id, request_seq=request.request_seq,
+                    from_predecessor=True, update_version=pending.pending_version,
+                )
+                hop_data = whole_chunk
+            else:
+                hop = WriteRequest(
+                    chain_id=request.chain_id, chain_version=chain.chain_version, chunk_id=request.chunk_id,
+                    offset=request.offset, length=request.length, chunk_size=request.chunk_size,
+                    payload_crc32c=request.payload_crc32c, full_chunk_replace=request.full_chunk_replace,
+                    target_id=successor.target_id, client_id=request.client_id, request_seq=request.request_seq,
+                    from_predecessor=True,
+                )
+                hop_data = data
             try:
-                await self.forwarder.forward_write(successor, hop, data)
+                await self.forwarder.forward_write(successor, hop, hop_data)
                 return
             except Fs3Error as error:
                 if error.code in (errno.ENOSPC, StatusCode.OFFSET_OUT_OF_RANGE, StatusCode.CHECKSUM_MISMATCH):
@@ -193,8 +263,10 @@ class StorageNode:
             raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE, f"read of {request.length} bytes exceeds the buffer")
         if request.offset > self.chunk_size_bytes_max or request.length > self.chunk_size_bytes_max:
             raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE, f"read at {request.offset}+{request.length} out of range")
+        self.lease.check()
         routing = await self._check_chain_version(request.chain_id, request.chain_version)
         target = self._local_target(routing, request.chain_id, request.target_id, for_write=False)
+        self._check_local_state(target.target_id, for_write=False)
         meta = await target.get_meta(request.chunk_id)
         if meta is None:
             return ReadResult(0, 0, 0, False)

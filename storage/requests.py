@@ -23,6 +23,7 @@ class WriteRequest:
     client_id: int = 0
     request_seq: int = 0
     from_predecessor: bool = False
+    update_version: int = 0  # full-chunk replace to a syncing target: the version to commit
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

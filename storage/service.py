@@ -13,6 +13,7 @@ from fs3.storage.codec import (
     write_request_from_proto,
 )
 from fs3.storage.node import StorageNode
+from fs3.storage.replication.resync import SyncChunk, SyncReceiver
 
 __all__ = ["register_storage_service"]
 
@@ -65,6 +66,22 @@ def register_storage_service(server: RpcServer, node: StorageNode) -> None:
         chunks = await node.dump_target(request.target_id).list_chunks()
         return storage_pb2.DumpChunkMetaResponse(chunks=[chunk_meta_to_proto(meta) for meta in chunks])
 
+    receiver = SyncReceiver(node)
+
+    async def sync_chunk(request: storage_pb2.SyncChunkRequest, context: RpcContext):
+        version = await receiver.sync_chunk(SyncChunk(
+            chain_id=request.chain_id, chain_version=request.chain_version, target_id=request.target_id,
+            chunk_id=ChunkId(request.chunk.inode_id, request.chunk.chunk_index), remove=request.remove,
+            committed_version=request.committed_version, length=request.length,
+            payload_crc32c=request.payload_crc32c,
+        ), context.payload)
+        return storage_pb2.SyncChunkResponse(committed_version=version)
+
+    async def sync_done(request: storage_pb2.SyncDoneRequest, context: RpcContext):
+        await receiver.sync_done(request.chain_id, request.chain_version, request.target_id)
+        return storage_pb2.SyncDoneResponse()
+
+
     async def remove_chunks(request: storage_pb2.RemoveChunksRequest, context: RpcContext):
         removed = await node.remove_chunks(remove_request_from_proto(request))
         return storage_pb2.RemoveChunksResponse(removed=removed)
@@ -80,3 +97,5 @@ def register_storage_service(server: RpcServer, node: StorageNode) -> None:
     server.register(StorageMethod.QUERY_CHUNK, storage_pb2.QueryChunkRequest, query_chunk)
     server.register(StorageMethod.QUERY_LAST_CHUNK, storage_pb2.QueryLastChunkRequest, query_last_chunk)
     server.register(StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest, dump_chunk_meta)
+    server.register(StorageMethod.SYNC_CHUNK, storage_pb2.SyncChunkRequest, sync_chunk)
+    server.register(StorageMethod.SYNC_DONE, storage_pb2.SyncDoneRequest, sync_done)

@@ -71,16 +71,21 @@ class StorageTarget:
                                full_chunk_replace=full_chunk_replace)
 
     async def write_committed(self, chunk_id: ChunkId, offset: int, data: memoryview, *, chunk_size: int,
-                              chain_version: int, full_chunk_replace: bool, payload_crc32c: int) -> ChunkMeta:
+                              chain_version: int, full_chunk_replace: bool, payload_crc32c: int,
+                              committed_version: int = 0) -> ChunkMeta:
         return await self._run(_checked_write, self.engine.write_committed, chunk_id, offset, data, payload_crc32c,
                                chunk_size=chunk_size, chain_version=chain_version,
-                               full_chunk_replace=full_chunk_replace)
+                               full_chunk_replace=full_chunk_replace, committed_version=committed_version)
+
+    async def remove_chunk(self, chunk_id: ChunkId) -> bool:
+        return await self._run(self.engine.remove, chunk_id)
 
     async def commit(self, chunk_id: ChunkId, version: int) -> ChunkMeta:
         return await self._run(self.engine.commit, chunk_id, version)
 
-    async def read(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *, relaxed: bool) -> int:
-        return await self._run(self.engine.read, chunk_id, offset, length, into, relaxed=relaxed)
+    async def read(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *, relaxed: bool,
+                   committed: bool = False) -> int:
+        return await self._run(self.engine.read, chunk_id, offset, length, into, relaxed=relaxed, committed=committed)
 
     async def get_meta(self, chunk_id: ChunkId) -> ChunkMeta | None:
         return await self._run(self.engine.get_meta, chunk_id)

@@ -15,7 +15,7 @@ class ChunkId(_message.Message):
     def __init__(self, inode_id: _Optional[int] = ..., chunk_index: _Optional[int] = ...) -> None: ...
 
 class WriteChunkRequest(_message.Message):
-    __slots__ = ("chain_id", "chain_version", "chunk", "offset", "length", "chunk_size", "payload_crc32c", "full_chunk_replace", "target_id", "client_id", "request_seq", "from_predecessor")
+    __slots__ = ("chain_id", "chain_version", "chunk", "offset", "length", "chunk_size", "payload_crc32c", "full_chunk_replace", "target_id", "client_id", "request_seq", "from_predecessor", "update_version")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_VERSION_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class WriteChunkRequest(_message.Message):
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_SEQ_FIELD_NUMBER: _ClassVar[int]
     FROM_PREDECESSOR_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     chain_id: int
     chain_version: int
     chunk: ChunkId
@@ -40,7 +41,8 @@ class WriteChunkRequest(_message.Message):
     client_id: int
     request_seq: int
     from_predecessor: bool
-    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., chunk: _Optional[_Union[ChunkId, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., chunk_size: _Optional[int] = ..., payload_crc32c: _Optional[int] = ..., full_chunk_replace: _Optional[bool] = ..., target_id: _Optional[int] = ..., client_id: _Optional[int] = ..., request_seq: _Optional[int] = ..., from_predecessor: _Optional[bool] = ...) -> None: ...
+    update_version: int
+    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., chunk: _Optional[_Union[ChunkId, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., chunk_size: _Optional[int] = ..., payload_crc32c: _Optional[int] = ..., full_chunk_replace: _Optional[bool] = ..., target_id: _Optional[int] = ..., client_id: _Optional[int] = ..., request_seq: _Optional[int] = ..., from_predecessor: _Optional[bool] = ..., update_version: _Optional[int] = ...) -> None: ...
 
 class WriteChunkResponse(_message.Message):
     __slots__ = ("committed_version", "chunk_length", "chunk_crc32c")
@@ -189,3 +191,43 @@ class DumpChunkMetaResponse(_message.Message):
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
     chunks: _containers.RepeatedCompositeFieldContainer[ChunkMeta]
     def __init__(self, chunks: _Optional[_Iterable[_Union[ChunkMeta, _Mapping]]] = ...) -> None: ...
+
+class SyncChunkRequest(_message.Message):
+    __slots__ = ("chain_id", "chain_version", "target_id", "chunk", "remove", "committed_version", "length", "payload_crc32c")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_CRC32C_FIELD_NUMBER: _ClassVar[int]
+    chain_id: int
+    chain_version: int
+    target_id: int
+    chunk: ChunkId
+    remove: bool
+    committed_version: int
+    length: int
+    payload_crc32c: int
+    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., target_id: _Optional[int] = ..., chunk: _Optional[_Union[ChunkId, _Mapping]] = ..., remove: _Optional[bool] = ..., committed_version: _Optional[int] = ..., length: _Optional[int] = ..., payload_crc32c: _Optional[int] = ...) -> None: ...
+
+class SyncChunkResponse(_message.Message):
+    __slots__ = ("committed_version",)
+    COMMITTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    committed_version: int
+    def __init__(self, committed_version: _Optional[int] = ...) -> None: ...
+
+class SyncDoneRequest(_message.Message):
+    __slots__ = ("chain_id", "chain_version", "target_id")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    chain_id: int
+    chain_version: int
+    target_id: int
+    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., target_id: _Optional[int] = ...) -> None: ...
+
+class SyncDoneResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

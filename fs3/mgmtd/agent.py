@@ -49,6 +49,8 @@ class NodeAgent:
         self.routing = RoutingInfo()
         self._task: asyncio.Task | None = None
         self._refresh_lock = asyncio.Lock()
+        # time.monotonic() when the last successful heartbeat was *sent* (0: never): the lease starts there,
+        # never later than the cluster manager's own clock for it.
         self.last_heartbeat_ok = 0.0
 
     def current_routing(self) -> RoutingInfo:
@@ -67,6 +69,7 @@ class NodeAgent:
         for attempt in range(10_000):
             try:
                 await self.mgmtd.register_node(self.node)
+                await self.refresh_routing()  # before the first heartbeat, so reports can depend on routing
                 await self._heartbeat()
                 break
             except Fs3Error as error:
@@ -75,7 +78,13 @@ class NodeAgent:
                 await asyncio.sleep(min(0.1 * (attempt + 1), 1.0))
         self._task = asyncio.get_running_loop().create_task(self._run())
 
+    @property
+    def heartbeat_timeout_s(self) -> float:
+        """The cluster manager's heartbeat timeout as it last told us (0: not yet known)."""
+        return self.mgmtd.heartbeat_timeout_s
+
     async def _heartbeat(self) -> None:
+        sent_at = time.monotonic()
         reports = await self.target_reports() if self.target_reports else []
         try:
             version = await self.mgmtd.heartbeat(self.node.node_id, self.node.node_type, reports)
@@ -85,7 +94,7 @@ class NodeAgent:
             logger.warning("cluster manager forgot node %d; registering again", self.node.node_id)
             await self.mgmtd.register_node(self.node)
             version = await self.mgmtd.heartbeat(self.node.node_id, self.node.node_type, reports)
-        self.last_heartbeat_ok = time.monotonic()
+        self.last_heartbeat_ok = sent_at
         if version != self.routing.routing_version:
             await self.refresh_routing()
 

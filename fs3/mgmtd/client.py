@@ -49,6 +49,8 @@ class MgmtdClient:
         self._stubs: dict[str, mgmtd_pb2_grpc.ClusterManagerStub] = {}
         self._preferred = 0
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mgmtd-client")
+        # The cluster manager's heartbeat timeout, from the last RegisterNode or Heartbeat reply (0: not yet known).
+        self.heartbeat_timeout_s = 0.0
 
     def _stub(self, address: str) -> mgmtd_pb2_grpc.ClusterManagerStub:
         stub = self._stubs.get(address)
@@ -79,6 +81,8 @@ class MgmtdClient:
 
     async def register_node(self, node: NodeInfo) -> int:
         response = await self._call("RegisterNode", mgmtd_pb2.RegisterNodeRequest(node=node_to_proto(node)))
+        if response.heartbeat_timeout_ms:
+            self.heartbeat_timeout_s = response.heartbeat_timeout_ms / 1000
         return response.node_id
 
     async def heartbeat(
@@ -96,6 +100,8 @@ class MgmtdClient:
             ],
         )
         response = await self._call("Heartbeat", request)
+        if response.heartbeat_timeout_ms:
+            self.heartbeat_timeout_s = response.heartbeat_timeout_ms / 1000
         return response.routing_version
 
     async def get_routing_info(self, known_version: int = 0) -> RoutingInfo | None:

@@ -154,6 +154,11 @@ class ClusterManager:
             )
         node = dataclasses.replace(node, alive=True, last_heartbeat_ms=self._wall_clock_ms())
         self.routing.nodes[node.node_id] = node
+        # A (re)started node's earlier reports say nothing about its targets now: they are unknown until its
+        # first heartbeat (a restarted storage service reports them offline, then goes through recovery).
+        for target in self.routing.targets.values():
+            if target.node_id == node.node_id:
+                self._reported_local_state.pop(target.target_id, None)
         self._last_heartbeat[node.node_id] = self._monotonic()
         self._bump_routing_version()
         await self._persist()

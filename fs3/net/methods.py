@@ -47,3 +47,6 @@ class StorageMethod(enum.IntEnum):
     REMOVE_CHUNKS = 204
     TRUNCATE_CHUNK = 205
     DUMP_CHUNK_META = 206
+    # 207-219: chunk removal (another change); 220-239: recovery
+    SYNC_CHUNK = 220
+    SYNC_DONE = 221

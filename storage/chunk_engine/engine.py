@@ -423,13 +423,21 @@ class ChunkEngine:
                                    plan_for=lambda record: _plan_write(record, offset, patch, full_chunk_replace))
 
     def write_committed(self, chunk_id: ChunkId, offset: int, data: memoryview | bytes, *, chunk_size: int,
-                        chain_version: int, full_chunk_replace: bool = False) -> ChunkMeta:
+                        chain_version: int, full_chunk_replace: bool = False,
+                        committed_version: int = 0) -> ChunkMeta:
         """`write_pending` and `commit` in one metadata statement (the tail's
-        path, and replication factor 1). Drops any pending version."""
+        path, and replication factor 1). Drops any pending version.
+
+        `committed_version` > 0 (only with `full_chunk_replace`) sets the new
+        version number instead of committed + 1: recovery copies a chunk with
+        the version its source holds, so replicas agree on versions too."""
         patch = _byte_view(data)
         self._check_write(offset, len(patch), chunk_size, chain_version, full_chunk_replace)
+        if committed_version < 0 or (committed_version and not full_chunk_replace):
+            raise Fs3Error(StatusCode.BAD_REQUEST, f"committed version {committed_version} needs a full chunk replace")
         return self._write_version(chunk_id, chunk_size, chain_version, commit=True,
-                                   plan_for=lambda record: _plan_write(record, offset, patch, full_chunk_replace))
+                                   plan_for=lambda record: _plan_write(record, offset, patch, full_chunk_replace),
+                                   version=committed_version)
 
     def truncate(self, chunk_id: ChunkId, length: int, *, chain_version: int) -> ChunkMeta:
         """Commit a new version holding the first `length` bytes of the
@@ -516,7 +524,7 @@ class ChunkEngine:
                            f"write of {length} bytes at {offset} beyond chunk size {chunk_size}")
 
     def _write_version(self, chunk_id: ChunkId, chunk_size: int, chain_version: int, *, commit: bool,
-                       plan_for: Callable[[ChunkRecord | None], _WritePlan]) -> ChunkMeta:
+                       plan_for: Callable[[ChunkRecord | None], _WritePlan], version: int = 0) -> ChunkMeta:
         """Write a new version into a free slot, publish it in one metadata
         statement, then free the slots it replaced."""
         with self._chunk_locks.hold(chunk_id):
@@ -528,7 +536,9 @@ class ChunkEngine:
                     raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE,
                                    f"chunk {chunk_id} would grow to {plan.new_length} > chunk size {chunk_size}")
                 reserved_bytes = self._reserve(plan.new_length, chunk_id)
-                version = (record.committed_version if record else 0) + 1
+                if not version:
+                    version = (record.committed_version if record else 0) + 1
+                assert commit or version == (record.committed_version if record else 0) + 1
                 slot = None
                 files: list[SlotFile] = []
                 try:
@@ -660,9 +670,12 @@ class ChunkEngine:
 
     # --------------------------------------------------------------- reads
 
-    def read(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *, relaxed: bool = False) -> int:
+    def read(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *, relaxed: bool = False,
+             committed: bool = False) -> int:
         """Read up to `length` bytes at `offset` of the committed content (the
-        pending one if `relaxed` and there is one) into `into`.
+        pending one if `relaxed` and there is one) into `into`. `committed`
+        reads the committed content even when a pending version exists
+        (recovery copies what was acknowledged).
 
         Returns:
             bytes read: short at the end of the content, 0 if the chunk is absent.
@@ -680,10 +693,10 @@ class ChunkEngine:
             record = self._store.get(chunk_id)
             if record is None:
                 return 0
-            if record.pending_version and not relaxed:
+            if record.pending_version and not relaxed and not committed:
                 raise Fs3Error(StatusCode.CHUNK_PENDING,
                                f"chunk {chunk_id} has pending version {record.pending_version}")
-            if record.pending_version:
+            if record.pending_version and not committed:
                 version, encoded = record.pending_version, record.pending_slot
                 content_length, expected_crc32c = record.pending_length, record.pending_crc32c
             else:
