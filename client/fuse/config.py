@@ -24,6 +24,8 @@ class FuseConfig:
             beyond it.
         readahead_bytes: how far ahead of a sequential reader one open file
             fetches (0 turns readahead off).
+        kernel_read_ahead_bytes: the mount's bdi read_ahead_kb (the kernel's own
+            readahead ahead of page-cache reads; 0 leaves the default 128 KiB).
         handles_max: open files and directories at once (EMFILE beyond).
         readdir_page_entries: entries fetched per READDIR call.
         worker_tasks_max: pyfuse3 request tasks running at once.
@@ -34,6 +36,7 @@ class FuseConfig:
     write_piece_bytes: int = 1 * MiB
     write_buffer_bytes: int = 16 * MiB
     readahead_bytes: int = 8 * MiB
+    kernel_read_ahead_bytes: int = 1 * MiB
     handles_max: int = 65536
     readdir_page_entries: int = 1024
     worker_tasks_max: int = 64

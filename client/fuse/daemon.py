@@ -52,6 +52,21 @@ def mount_options(options: MountOptions, config: FuseConfig) -> set[str]:
     return result
 
 
+def set_kernel_read_ahead(mountpoint: str, read_ahead_bytes: int) -> None:
+    """Raise the mount's bdi read_ahead_kb (kernel default 128 KiB limits cold sequential reads).
+
+    Runs in a thread: stat() of the mountpoint is served by this daemon's own loop.
+    """
+    try:
+        device = os.stat(mountpoint).st_dev
+        path = f"/sys/class/bdi/{os.major(device)}:{os.minor(device)}/read_ahead_kb"
+        with open(path, "w") as file:
+            file.write(f"{read_ahead_bytes // 1024}\n")
+        logger.info("kernel readahead of %s set to %d KiB", mountpoint, read_ahead_bytes // 1024)
+    except OSError as error:
+        logger.warning("cannot set the kernel readahead of %s: %s", mountpoint, error)
+
+
 async def serve(mountpoint: str, mgmtd_addresses: list[str], options: MountOptions = MountOptions(),
                 config: FuseConfig = FuseConfig()) -> None:
     """Connect, mount, run until unmounted or SIGTERM/SIGINT, then release everything and unmount."""
@@ -73,6 +88,8 @@ async def serve(mountpoint: str, mgmtd_addresses: list[str], options: MountOptio
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signal_number, request_stop, signal_number)
         logger.info("fs3 mounted on %s", mountpoint)
+        if config.kernel_read_ahead_bytes:
+            loop.run_in_executor(None, set_kernel_read_ahead, mountpoint, config.kernel_read_ahead_bytes)
         try:
             await pyfuse3.main(min_tasks=1, max_tasks=config.worker_tasks_max)
         finally:

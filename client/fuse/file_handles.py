@@ -30,6 +30,12 @@ __all__ = ["OpenFile", "OpenDirectory", "HandleTable"]
 logger = logging.getLogger(__name__)
 
 
+def _discard_result(task: asyncio.Task) -> None:
+    """A block nobody will read: retrieve its outcome so asyncio does not warn."""
+    if not task.cancelled():
+        task.exception()
+
+
 class OpenFile:
     """One open() of a regular file: its write pieces and readahead blocks."""
 
@@ -157,28 +163,30 @@ class OpenFile:
 
     # ---- reads -------------------------------------------------------------------
     def drop_read_blocks(self) -> None:
+        """Forget fetched blocks. Never cancels: a concurrent read may be awaiting one
+        (the kernel's readahead sends several reads of one file at once)."""
         for task in self._blocks.values():
-            task.cancel()
+            task.add_done_callback(_discard_result)
         self._blocks.clear()
 
     async def read(self, offset: int, size: int, file_length: int) -> bytes:
         size = min(size, file_length - offset)
         if size <= 0:
             return b""
-        sequential = offset == self._read_next
-        self._read_next = offset + size
+        block_bytes = self._block_bytes
+        sequential = offset == self._read_next or offset // block_bytes in self._blocks
+        self._read_next = max(self._read_next, offset + size) if sequential else offset + size
         if not sequential or self.config.readahead_bytes == 0:
             self.drop_read_blocks()
             buffer = bytearray(size)
             await self.client.read_chunks(self.stat, offset, memoryview(buffer))
-            return bytes(buffer) if size < 4096 else buffer
-        block_bytes = self._block_bytes
+            return buffer
         first = offset // block_bytes
         last = (offset + size - 1) // block_bytes
         ahead_last = min((offset + size + self.config.readahead_bytes - 1) // block_bytes,
                          (file_length - 1) // block_bytes)
         for index in [index for index in self._blocks if index < first]:
-            self._blocks.pop(index).cancel()
+            self._blocks.pop(index).add_done_callback(_discard_result)
         for index in range(first, max(last, ahead_last) + 1):
             if index not in self._blocks:
                 self._blocks[index] = asyncio.get_running_loop().create_task(self._fetch_block(index, file_length))
@@ -197,10 +205,8 @@ class OpenFile:
         return memoryview(buffer)
 
     async def close(self) -> None:
-        """Stop background work (after drain)."""
+        """Forget background work (after drain; no request of this handle is running)."""
         self.drop_read_blocks()
-        for task in list(self._sending):
-            task.cancel()
 
 
 @dataclasses.dataclass(slots=True)

@@ -291,3 +291,24 @@ def test_fs3_mount_and_umount_commands(fuse_cluster, tmp_path):
     finally:
         if is_mounted(str(mountpoint)):
             force_unmount(mountpoint, pid_file)
+
+
+def test_concurrent_reads_of_one_open_file(mount):
+    """Several reads of one handle at once (as the kernel's readahead sends them)
+    interleave sequential and random offsets; each returns its own bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = os.urandom(12 * MiB)
+    path = mount.path / "concurrent.bin"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        offsets = [index * 256 * 1024 for index in range(48)] + [7 * MiB + 3, 1234, 11 * MiB + 99] * 4
+
+        def check(offset):
+            assert os.pread(fd, 300 * 1024, offset) == data[offset : offset + 300 * 1024]
+
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(check, offsets))
+    finally:
+        os.close(fd)
