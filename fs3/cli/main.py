@@ -4,6 +4,7 @@
     fs3 ls|stat|mkdir|rm|mv      the namespace
     fs3 put|get                  copy files in and out
     fs3 bench                    native-client throughput against the local disk
+    fs3 mount|umount             a FUSE mount of the cluster
 
 Namespace verbs find the cluster manager from `--mgmtd host:port`, the
 `FS3_MGMTD` environment variable, or the local cluster's folder. Every
@@ -387,6 +388,53 @@ def bench(
         from fs3.bench.native import format_report
 
         console.print(format_report(report), markup=False, highlight=False)
+
+
+# ---- FUSE mount ------------------------------------------------------------------
+@app.command("mount")
+def mount(
+    mountpoint: str,
+    mgmtd: MgmtdOption = None,
+    foreground: Annotated[bool, typer.Option("--foreground", "-f", help="serve in this process until unmounted")] = False,
+    allow_other: Annotated[bool, typer.Option("--allow-other", help="let other users use the mount")] = False,
+    pid_file: Annotated[Optional[str], typer.Option(help="where the daemon writes its pid")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait until the mount is live")] = 30.0,
+) -> None:
+    """Mount the cluster at MOUNTPOINT with FUSE (in the background unless --foreground)."""
+    try:
+        addresses = _mgmtd_addresses(mgmtd)
+    except CliError as error:
+        _fail(str(error))
+    if foreground:
+        from fs3.client.fuse.daemon import main as daemon_main
+
+        arguments = [mountpoint, "--mgmtd", ",".join(addresses)] + (["--allow-other"] if allow_other else [])
+        raise typer.Exit(daemon_main(arguments + (["--pid-file", pid_file] if pid_file else [])))
+    from fs3.client.fuse.mount_control import start_background
+
+    try:
+        pid = start_background(mountpoint, addresses, pid_file=Path(pid_file) if pid_file else None,
+                               allow_other=allow_other, timeout_s=timeout)
+    except Fs3Error as error:
+        _fail(str(error))
+    console.print(f"fs3 mounted on {os.path.abspath(mountpoint)} (daemon pid {pid})")
+
+
+@app.command("umount")
+def umount(
+    mountpoint: str,
+    lazy: Annotated[bool, typer.Option("--lazy", "-z", help="detach now even if busy")] = False,
+    pid_file: Annotated[Optional[str], typer.Option(help="the daemon's pid file, if not the default")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the daemon to exit")] = 30.0,
+) -> None:
+    """Unmount an fs3 FUSE mount and wait for its daemon to exit."""
+    from fs3.client.fuse.mount_control import unmount
+
+    try:
+        unmount(mountpoint, pid_file=Path(pid_file) if pid_file else None, lazy=lazy, timeout_s=timeout)
+    except Fs3Error as error:
+        _fail(str(error))
+    console.print(f"fs3 unmounted from {os.path.abspath(mountpoint)}")
 
 
 from fs3.cli import admin as _admin_verbs  # noqa: E402,F401  (registers nodes, targets, chains, ...)

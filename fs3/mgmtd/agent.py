@@ -73,7 +73,8 @@ class NodeAgent:
                 await self._heartbeat()
                 break
             except Fs3Error as error:
-                if error.code not in (StatusCode.UNAVAILABLE, StatusCode.TIMEOUT) or time.monotonic() > deadline:
+                transient = error.code in (StatusCode.UNAVAILABLE, StatusCode.TIMEOUT, StatusCode.NOT_PRIMARY)
+                if not transient or time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(min(0.1 * (attempt + 1), 1.0))
         self._task = asyncio.get_running_loop().create_task(self._run())

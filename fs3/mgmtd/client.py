@@ -38,13 +38,14 @@ def _to_fs3_error(error: grpc.RpcError, address: str) -> Fs3Error:
 class MgmtdClient:
     """One channel per cluster-manager address; calls go to the first that answers."""
 
-    def __init__(self, addresses: list[str], timeout_s: float = 5.0) -> None:
+    def __init__(self, addresses: list[str], timeout_s: float = 5.0, failover_wait_s: float = 15.0) -> None:
         if not addresses:
             raise ValueError("no cluster manager address given")
         for address in addresses:
             parse_address(address)
         self.addresses = list(addresses)
         self.timeout_s = timeout_s
+        self.failover_wait_s = failover_wait_s
         self._channels: dict[str, grpc.Channel] = {}
         self._stubs: dict[str, mgmtd_pb2_grpc.ClusterManagerStub] = {}
         self._preferred = 0
@@ -60,22 +61,28 @@ class MgmtdClient:
         return stub
 
     async def _call(self, method: str, request):
+        """Try every address; while only secondaries answer (a take-over in
+        progress), keep trying for up to `failover_wait_s`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.failover_wait_s
         last_error: Fs3Error | None = None
         count = len(self.addresses)
-        for attempt in range(count):
+        for attempt in range(count * 1000):
             index = (self._preferred + attempt) % count
             address = self.addresses[index]
             call = getattr(self._stub(address), method)
             try:
-                response = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, lambda: call(request, timeout=self.timeout_s)
-                )
+                response = await loop.run_in_executor(self._executor, lambda: call(request, timeout=self.timeout_s))
                 self._preferred = index
                 return response
             except grpc.RpcError as error:
                 last_error = _to_fs3_error(error, address)
                 if last_error.code not in (StatusCode.UNAVAILABLE, StatusCode.TIMEOUT, StatusCode.NOT_PRIMARY):
                     raise last_error from None
+            if (attempt + 1) % count == 0:
+                if last_error.code != StatusCode.NOT_PRIMARY or loop.time() >= deadline:
+                    break
+                await asyncio.sleep(0.2)
         assert last_error is not None
         raise last_error
 

@@ -1,0 +1,9 @@
+"""The fs3 FUSE daemon: a POSIX mount of an fs3 cluster on pyfuse3's inode API.
+
+Shares the native client's core (`Fs3Client`): metadata RPCs and parallel
+chunk reads and writes. See README.md in this folder.
+"""
+
+from fs3.client.fuse.config import FuseConfig
+
+__all__ = ["FuseConfig"]

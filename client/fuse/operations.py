@@ -1,0 +1,358 @@
+"""The FUSE operations: decode the kernel's request, call fs3, encode the reply.
+
+Every handler is thin. Metadata goes through the metadata RPCs that exist
+(STAT, STAT_INODE, READDIR, CREATE, OPEN, CLOSE, SET_LENGTH, MKDIR, RMDIR,
+UNLINK, RENAME) with a `PathAt(parent=<inode>, path=<name>)`; file data
+through the native client's chunk reads and writes (`Fs3Client`), buffered
+by `file_handles`. Requests run as the calling process's uid/gid.
+
+Not yet (they wait for metadata RPCs being added): chmod/chown/utimes
+(setattr of anything but the size is accepted and ignored, so `tar` and
+`cp -a` work), symlink/readlink/link, xattrs, mknod, locks (ENOSYS).
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import os
+import stat as stat_module
+
+import pyfuse3
+
+from fs3._proto import common_pb2, meta_pb2
+from fs3.client.client import Fs3Client, _stat_from_inode
+from fs3.client.fuse.config import FuseConfig
+from fs3.client.fuse.file_handles import HandleTable, OpenDirectory, OpenFile
+from fs3.client.fuse.inode_table import InodeTable, fs3_inode_id, fuse_inode
+from fs3.errors import Fs3Error
+from fs3.net.methods import MetaMethod
+
+__all__ = ["Fs3Operations", "fuse_error"]
+
+logger = logging.getLogger(__name__)
+
+_TYPE_BITS = {
+    meta_pb2.INODE_TYPE_FILE: stat_module.S_IFREG,
+    meta_pb2.INODE_TYPE_DIRECTORY: stat_module.S_IFDIR,
+    meta_pb2.INODE_TYPE_SYMLINK: stat_module.S_IFLNK,
+    meta_pb2.INODE_TYPE_FIFO: stat_module.S_IFIFO,
+}
+_ACCESS_MODE = os.O_ACCMODE
+
+
+def fuse_error(error: Fs3Error) -> pyfuse3.FUSEError:
+    """POSIX codes pass through; fs3's own codes (timeouts, chains, ...) become EIO."""
+    return pyfuse3.FUSEError(error.code if error.is_posix else errno.EIO)
+
+
+def _translate_errors(handler):
+    @functools.wraps(handler)
+    async def wrapper(self, *args):
+        try:
+            return await handler(self, *args)
+        except pyfuse3.FUSEError:
+            raise
+        except Fs3Error as error:
+            if error.is_posix:
+                logger.debug("%s%r: %s", handler.__name__, args[:2], error)
+            else:
+                logger.warning("%s%r: %s", handler.__name__, args[:2], error)
+            raise fuse_error(error) from None
+        except Exception:
+            logger.exception("%s%r failed", handler.__name__, args[:2])
+            raise pyfuse3.FUSEError(errno.EIO) from None
+
+    return wrapper
+
+
+class Fs3Operations(pyfuse3.Operations):
+    """pyfuse3's low-level (inode) operations over one fs3 cluster."""
+
+    enable_writeback_cache = False
+    supports_dot_lookup = True
+
+    def __init__(self, client: Fs3Client, config: FuseConfig = FuseConfig()) -> None:
+        super().__init__()
+        config.check()
+        self.client = client
+        self.config = config
+        self.inodes = InodeTable()
+        self.handles = HandleTable(config)
+
+    # ---- helpers -----------------------------------------------------------------
+    def _user(self, ctx: pyfuse3.RequestContext | None) -> common_pb2.UserInfo:
+        if ctx is None:
+            return self.client.user
+        return common_pb2.UserInfo(uid=ctx.uid, gid=ctx.gid)
+
+    async def _call(self, method: MetaMethod, request):
+        return await self.client.meta.call(method, request)
+
+    def _attributes(self, inode: meta_pb2.Inode) -> pyfuse3.EntryAttributes:
+        attributes = pyfuse3.EntryAttributes()
+        length = inode.length
+        if inode.inode_type == meta_pb2.INODE_TYPE_FILE:
+            length = self.handles.visible_length(inode.inode_id, length)
+        attributes.st_ino = fuse_inode(inode.inode_id)
+        attributes.generation = 0
+        attributes.entry_timeout = self.config.entry_timeout_s
+        attributes.attr_timeout = self.config.attribute_timeout_s
+        attributes.st_mode = _TYPE_BITS.get(inode.inode_type, 0) | (inode.mode & 0o7777)
+        attributes.st_nlink = max(inode.nlink, 1)
+        attributes.st_uid = inode.uid
+        attributes.st_gid = inode.gid
+        attributes.st_rdev = inode.rdev
+        attributes.st_size = length
+        # a large block size makes cp and friends write 1 MiB at a time
+        attributes.st_blksize = self.config.write_piece_bytes
+        attributes.st_blocks = (length + 511) // 512
+        attributes.st_atime_ns = inode.atime_ns
+        attributes.st_mtime_ns = inode.mtime_ns
+        attributes.st_ctime_ns = inode.ctime_ns
+        return attributes
+
+    def _entry(self, inode: meta_pb2.Inode, parent: int, name: bytes) -> pyfuse3.EntryAttributes:
+        """Attributes handed to the kernel with a new lookup reference."""
+        self.inodes.remember(inode.inode_id, fs3_inode_id(parent), name)
+        return self._attributes(inode)
+
+    @staticmethod
+    def _at(parent: int, name: bytes = b".") -> meta_pb2.PathAt:
+        # PathAt(parent=X, path=b"") is ENOENT in the metadata core; b"." names X itself
+        return meta_pb2.PathAt(parent=fs3_inode_id(parent), path=name)
+
+    async def _stat_inode(self, inode_id: int, ctx=None) -> meta_pb2.Inode:
+        response = await self._call(MetaMethod.STAT_INODE,
+                                    meta_pb2.StatInodeRequest(user=self._user(ctx), inode_id=inode_id))
+        return response.inode
+
+    # ---- names -------------------------------------------------------------------
+    @_translate_errors
+    async def lookup(self, parent_inode, name, ctx=None):
+        response = await self._call(MetaMethod.STAT, meta_pb2.StatRequest(
+            user=self._user(ctx), path=self._at(parent_inode, name), follow_last_symlink=False))
+        return self._entry(response.inode, parent_inode, name)
+
+    def forget(self, inode_list):
+        for inode, count in inode_list:
+            self.inodes.forget(fs3_inode_id(inode), count)
+
+    @_translate_errors
+    async def getattr(self, inode, ctx=None):
+        return self._attributes(await self._stat_inode(fs3_inode_id(inode), ctx))
+
+    @_translate_errors
+    async def setattr(self, inode, attr, fields, fh, ctx):
+        inode_id = fs3_inode_id(inode)
+        if fields.update_size:
+            await self.handles.drain_inode(inode_id)
+            response = await self._call(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest(
+                user=self._user(ctx), inode_id=inode_id, length=attr.st_size, only_grow=False))
+            self.handles.truncated(inode_id, attr.st_size)
+            return self._attributes(response.inode)
+        # mode, owner and times need the setattr RPC (not yet): accepted, unchanged
+        return self._attributes(await self._stat_inode(inode_id, ctx))
+
+    @_translate_errors
+    async def mkdir(self, parent_inode, name, mode, ctx):
+        response = await self._call(MetaMethod.MKDIR, meta_pb2.MkdirRequest(
+            user=self._user(ctx), path=self._at(parent_inode, name), mode=mode & ~ctx.umask & 0o7777))
+        return self._entry(response.inode, parent_inode, name)
+
+    @_translate_errors
+    async def rmdir(self, parent_inode, name, ctx):
+        await self._call(MetaMethod.RMDIR, meta_pb2.RmdirRequest(user=self._user(ctx), path=self._at(parent_inode, name)))
+        self.inodes.unlinked(fs3_inode_id(parent_inode), name)
+
+    @_translate_errors
+    async def unlink(self, parent_inode, name, ctx):
+        await self._call(MetaMethod.UNLINK, meta_pb2.UnlinkRequest(user=self._user(ctx), path=self._at(parent_inode, name)))
+        self.inodes.unlinked(fs3_inode_id(parent_inode), name)
+
+    @_translate_errors
+    async def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx):
+        await self._call(MetaMethod.RENAME, meta_pb2.RenameRequest(
+            user=self._user(ctx), src=self._at(parent_inode_old, name_old), dst=self._at(parent_inode_new, name_new),
+            flags=flags))
+        self.inodes.moved(fs3_inode_id(parent_inode_old), name_old, fs3_inode_id(parent_inode_new), name_new)
+
+    @_translate_errors
+    async def statfs(self, ctx):
+        routing = self.client.routing.routing
+        capacity = sum(target.capacity_bytes for target in routing.targets.values())
+        used = sum(target.used_bytes for target in routing.targets.values())
+        replicas = max([len(chain.target_ids) for chain in routing.chains.values()] or [1])
+        block = self.config.block_size
+        data = pyfuse3.StatvfsData()
+        data.f_bsize = self.config.write_piece_bytes
+        data.f_frsize = block
+        data.f_blocks = capacity // replicas // block
+        data.f_bfree = data.f_bavail = max(capacity - used, 0) // replicas // block
+        data.f_files = 1 << 40
+        data.f_ffree = data.f_favail = 1 << 40
+        data.f_namemax = 255
+        return data
+
+    # ---- directories ---------------------------------------------------------------
+    async def _read_directory_page(self, directory: OpenDirectory, ctx=None) -> None:
+        after = directory.names[-1] if directory.names else b""
+        response = await self._call(MetaMethod.READDIR, meta_pb2.ReaddirRequest(
+            user=self._user(ctx), path=self._at(directory.inode_id), after_name=after,
+            limit=self.config.readdir_page_entries, with_inodes=True))
+        directory.names.extend(entry.name for entry in response.entries)
+        directory.inodes.extend(response.inodes)
+        directory.more = response.more and bool(response.entries)
+
+    @_translate_errors
+    async def opendir(self, inode, ctx):
+        directory = OpenDirectory(self.handles.new_handle_id(), fs3_inode_id(inode))
+        await self._read_directory_page(directory, ctx)  # ENOTDIR/EACCES now, not at readdir
+        return self.handles.add(directory)
+
+    @_translate_errors
+    async def readdir(self, fh, start_id, token):
+        directory = self.handles.directory(fh)
+        index = start_id  # a cookie is the index of the next entry in this handle's list
+        while True:
+            while index >= len(directory.names) and directory.more:
+                await self._read_directory_page(directory)
+            if index >= len(directory.names):
+                return
+            name, inode = directory.names[index], directory.inodes[index]
+            if not pyfuse3.readdir_reply(token, name, self._attributes(inode), index + 1):
+                return
+            self.inodes.remember(inode.inode_id, directory.inode_id, name)
+            index += 1
+
+    @_translate_errors
+    async def releasedir(self, fh):
+        self.handles.remove(fh)
+
+    @_translate_errors
+    async def fsyncdir(self, fh, datasync):
+        return None
+
+    # ---- files ---------------------------------------------------------------------
+    def _file_info(self, handle_id: int) -> pyfuse3.FileInfo:
+        info = pyfuse3.FileInfo(fh=handle_id)
+        info.keep_cache = False  # other clients write too: no page cache across opens
+        info.direct_io = False
+        return info
+
+    @_translate_errors
+    async def create(self, parent_inode, name, mode, flags, ctx):
+        handle_id = self.handles.new_handle_id()
+        response = await self._call(MetaMethod.CREATE, meta_pb2.CreateRequest(
+            user=self._user(ctx), path=self._at(parent_inode, name), mode=mode & ~ctx.umask & 0o7777,
+            flags=flags, client_id=self.client.client_id, request_id=os.urandom(16)))
+        handle = OpenFile(handle_id, self.client, self.config, _stat_from_inode(response.inode), response.session_id,
+                          writable=flags & _ACCESS_MODE != os.O_RDONLY)
+        self.handles.add(handle)
+        return self._file_info(handle_id), self._entry(response.inode, parent_inode, name)
+
+    async def _open_by_name(self, inode_id: int, flags: int, ctx) -> tuple[meta_pb2.Inode, int] | None:
+        """OPEN through the name the inode was last seen under; None if that name no longer leads to it."""
+        location = self.inodes.location(inode_id)
+        if location is None:
+            return None
+        try:
+            response = await self._call(MetaMethod.OPEN, meta_pb2.OpenRequest(
+                user=self._user(ctx), path=self._at(location.parent_id, location.name),
+                flags=flags | os.O_NOFOLLOW, client_id=self.client.client_id))
+        except Fs3Error as error:
+            if error.code in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                return None
+            raise
+        if response.inode.inode_id != inode_id:
+            if response.session_id:
+                await self._close_session(response.inode.inode_id, response.session_id, False, 0)
+            return None
+        return response.inode, response.session_id
+
+    async def _open_by_inode(self, inode_id: int, flags: int, ctx) -> tuple[meta_pb2.Inode, int]:
+        """Without a name: attributes by id, O_TRUNC by SET_LENGTH, no write session."""
+        inode = await self._stat_inode(inode_id, ctx)
+        if inode.inode_type == meta_pb2.INODE_TYPE_DIRECTORY and flags & _ACCESS_MODE != os.O_RDONLY:
+            raise Fs3Error(errno.EISDIR, f"inode {inode_id} is a directory")
+        if flags & os.O_TRUNC and inode.length:
+            response = await self._call(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest(
+                user=self._user(ctx), inode_id=inode_id, length=0, only_grow=False))
+            inode = response.inode
+        return inode, 0
+
+    @_translate_errors
+    async def open(self, inode, flags, ctx):
+        inode_id = fs3_inode_id(inode)
+        handle_id = self.handles.new_handle_id()
+        if flags & os.O_TRUNC:
+            await self.handles.drain_inode(inode_id)
+        opened = await self._open_by_name(inode_id, flags, ctx) or await self._open_by_inode(inode_id, flags, ctx)
+        meta_inode, session_id = opened
+        if flags & os.O_TRUNC:
+            self.handles.truncated(inode_id, 0)
+        handle = OpenFile(handle_id, self.client, self.config, _stat_from_inode(meta_inode), session_id,
+                          writable=flags & _ACCESS_MODE != os.O_RDONLY)
+        self.handles.add(handle)
+        return self._file_info(handle_id)
+
+    @_translate_errors
+    async def read(self, fh, off, size):
+        handle = self.handles.file(fh)
+        await self.handles.drain_inode(handle.inode_id)
+        length = self.handles.visible_length(handle.inode_id, handle.length)
+        return await handle.read(off, size, length)
+
+    @_translate_errors
+    async def write(self, fh, off, buf):
+        handle = self.handles.file(fh)
+        count = await handle.write(off, buf)
+        self.handles.written(handle.inode_id)
+        return count
+
+    async def _report_length(self, handle: OpenFile) -> None:
+        """Tell the metadata service how far this handle wrote (never shrinks)."""
+        if handle.written_end > handle.reported_end:
+            await self._call(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest(
+                user=self.client.user, inode_id=handle.inode_id, length=handle.written_end, only_grow=True))
+            handle.reported_end = handle.written_end
+
+    @_translate_errors
+    async def flush(self, fh):
+        handle = self.handles.file(fh)
+        await handle.drain()
+        await self._report_length(handle)
+
+    @_translate_errors
+    async def fsync(self, fh, datasync):
+        handle = self.handles.file(fh)
+        await handle.drain()
+        await self._report_length(handle)
+
+    async def _close_session(self, inode_id: int, session_id: int, wrote: bool, length_hint: int) -> None:
+        await self._call(MetaMethod.CLOSE, meta_pb2.CloseRequest(
+            user=self.client.user, inode_id=inode_id, client_id=self.client.client_id, session_id=session_id,
+            wrote=wrote, length_hint=length_hint))
+
+    @_translate_errors
+    async def release(self, fh):
+        handle = self.handles.file(fh)
+        try:
+            await handle.drain()
+            if handle.session_id or handle.wrote:
+                # flush (at close()) normally reported the length already; a hint sent again
+                # here, after the kernel's asynchronous release, could undo a later truncate
+                unreported = handle.written_end if handle.written_end > handle.reported_end else 0
+                await self._close_session(handle.inode_id, handle.session_id, handle.wrote, unreported)
+        finally:
+            await handle.close()
+            self.handles.remove(fh)
+
+    async def release_all(self) -> None:
+        """At unmount: send what open files still buffer and end their sessions (best effort)."""
+        for handle in self.handles.all_files():
+            try:
+                await self.release(handle.handle_id)
+            except pyfuse3.FUSEError as error:
+                logger.warning("releasing inode %d at unmount failed: errno %d", handle.inode_id, error.errno)
