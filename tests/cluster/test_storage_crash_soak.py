@@ -56,6 +56,8 @@ def test_sigkill_during_writes_never_loses_acknowledged_data(tmp_path):
                         acknowledged[(index, region)] = zero
                     files.append(file)
 
+                counts = {"acknowledged": 0, "failed": 0, "acknowledged_since_kill": 0, "kills_with_progress": 0}
+
                 async def writer(stop: asyncio.Event) -> None:
                     while not stop.is_set():
                         key = (rng.randrange(FILES), rng.randrange(REGIONS_PER_FILE))
@@ -64,15 +66,26 @@ def test_sigkill_during_writes_never_loses_acknowledged_data(tmp_path):
                         try:
                             await files[key[0]].pwrite(data, key[1] * REGION_BYTES)
                         except Fs3Error:
+                            counts["failed"] += 1
                             continue  # unacknowledged: either old or exactly `data` may be there
                         acknowledged[key] = data
                         attempted.pop(key, None)
+                        counts["acknowledged"] += 1
+                        counts["acknowledged_since_kill"] += 1
 
                 stop = asyncio.Event()
                 task = asyncio.get_running_loop().create_task(writer(stop))
                 loop = asyncio.get_running_loop()
                 for kill in range(kills):
-                    await asyncio.sleep(rng.uniform(0.02, 0.4))
+                    # Kill only once writes flow again (the service recovered), at a random moment among them.
+                    resumed_by = loop.time() + 120
+                    while counts["acknowledged_since_kill"] < 2:
+                        assert loop.time() < resumed_by, f"seed {seed}: no write acknowledged after kill {kill}"
+                        await asyncio.sleep(0.01)
+                    await asyncio.sleep(rng.uniform(0.0, 0.2))
+                    if counts["acknowledged_since_kill"]:
+                        counts["kills_with_progress"] += 1
+                    counts["acknowledged_since_kill"] = 0
                     await loop.run_in_executor(None, cluster.kill_service, storage)
                     await loop.run_in_executor(None, cluster.start_service, storage)
                 stop.set()
@@ -93,6 +106,8 @@ def test_sigkill_during_writes_never_loses_acknowledged_data(tmp_path):
                             if bytes(buffer) not in allowed:
                                 mismatches.append((index, region))
                 assert not mismatches, f"seed {seed}: regions lost or torn: {mismatches}"
+                print(f"writes: {counts}")
+                assert counts["kills_with_progress"] == kills, counts
             finally:
                 await client.close()
 
