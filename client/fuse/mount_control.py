@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fs3.errors import Fs3Error, StatusCode
 
-__all__ = ["is_mounted", "pid_file_for", "start_background", "unmount", "wait_until_mounted"]
+__all__ = ["is_mounted", "mounts_of_cluster", "pid_file_for", "start_background", "unmount", "wait_until_mounted"]
 
 
 def _unescape_mountinfo(field: str) -> str:
@@ -34,6 +34,28 @@ def is_mounted(mountpoint: str | os.PathLike, fstype: str = "fuse.fs3") -> bool:
             if len(fields) > 4 and _unescape_mountinfo(fields[4]) == target and after.split()[0] == fstype:
                 return True
     return False
+
+
+def mounts_of_cluster(mgmtd_addresses: list[str], fstype: str = "fuse.fs3") -> list[str]:
+    """Mountpoints whose daemon talks to one of these cluster managers."""
+    found = []
+    with open("/proc/self/mountinfo") as file:
+        lines = file.readlines()
+    for line in lines:
+        before, _, after = line.partition(" - ")
+        fields = before.split()
+        if len(fields) <= 4 or not after or after.split()[0] != fstype:
+            continue
+        mountpoint = _unescape_mountinfo(fields[4])
+        try:
+            pid = int(pid_file_for(mountpoint).read_text().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                arguments = cmdline.read().decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        if any(address in arguments for address in mgmtd_addresses):
+            found.append(mountpoint)
+    return found
 
 
 def pid_file_for(mountpoint: str | os.PathLike, state_dir: str | os.PathLike | None = None) -> Path:

@@ -115,6 +115,16 @@ def local_down(data_dir: DataDirOption = DEFAULT_LOCAL_DIR) -> None:
     cluster = LocalCluster(data_dir)
     if not cluster.initialized:
         _fail(f"no local cluster in {data_dir}")
+    try:
+        from fs3.client.fuse.mount_control import mounts_of_cluster, unmount
+
+        for mountpoint in mounts_of_cluster(cluster.mgmtd_addresses):
+            unmount(mountpoint, lazy=True, timeout_s=15)
+            console.print(f"unmounted {mountpoint}")
+    except ImportError:  # pyfuse3 not installed: no mounts to care about
+        pass
+    except Fs3Error as error:
+        console.print(f"could not unmount: {error}")
     cluster.down()
     console.print("fs3 local cluster is down")
 
