@@ -44,6 +44,7 @@ from fs3.meta.ops.removexattr import RemovexattrOp
 from fs3.meta.ops.statfs import StatfsOp
 from fs3.meta.ops.set_layout import SetLayoutOp
 from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
+from fs3.meta.store.client import touch_client
 from fs3.meta.store.names import check_path
 from fs3.meta.store.xattr import check_xattr_name
 from fs3.meta.types import (
@@ -157,6 +158,18 @@ class MetaOperator:
         self._check_u64(length_hint, "length_hint")
         op = CloseOp(self._context(user), inode_id, client_id, session_id, wrote, length_hint)
         return await self._run(op.run)
+
+    async def client_heartbeat(self, client_id: int) -> None:
+        """Mark `client_id` alive now (a blind write), keeping its write sessions from the pruner."""
+        self._check_u64(client_id, "client_id")
+        if client_id == 0:
+            raise fs_error(errno.EINVAL, "client id 0 is anonymous and has no liveness")
+        now_ns = self._clock.now_ns()
+
+        async def body(txn: Transaction) -> None:
+            touch_client(txn, client_id, now_ns)
+
+        await self._run(body)
 
     async def set_length(self, user: UserInfo, inode_id: int, length: int, only_grow: bool = False) -> Inode:
         self._check_inode_id(inode_id)

@@ -138,6 +138,11 @@ def register_meta_service(
                                           request.chain_table_version)
         return meta_pb2.SetLayoutResponse(inode=inode_to_proto(inode))
 
+    async def client_heartbeat(request: meta_pb2.ClientHeartbeatRequest, context: RpcContext):
+        await operator.client_heartbeat(request.client_id)
+        return meta_pb2.ClientHeartbeatResponse()
+
+    server.register(MetaMethod.CLIENT_HEARTBEAT, meta_pb2.ClientHeartbeatRequest, client_heartbeat)
     server.register(MetaMethod.STAT, meta_pb2.StatRequest, stat)
     server.register(MetaMethod.STAT_INODE, meta_pb2.StatInodeRequest, stat_inode)
     server.register(MetaMethod.MKDIR, meta_pb2.MkdirRequest, mkdir)

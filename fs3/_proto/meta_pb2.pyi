@@ -492,3 +492,15 @@ class SetLayoutResponse(_message.Message):
     INODE_FIELD_NUMBER: _ClassVar[int]
     inode: Inode
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class ClientHeartbeatRequest(_message.Message):
+    __slots__ = ("user", "client_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    client_id: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., client_id: _Optional[int] = ...) -> None: ...
+
+class ClientHeartbeatResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -37,6 +37,8 @@ class MetaMethod(enum.IntEnum):
     REMOVEXATTR = 119
     STATFS = 120
     SET_LAYOUT = 121
+    # 141-150: client liveness and trash
+    CLIENT_HEARTBEAT = 141
 
 
 class StorageMethod(enum.IntEnum):
