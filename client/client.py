@@ -247,6 +247,16 @@ class Fs3Client:
             meta_pb2.RenameRequest(user=self.user, src=self._path(source), dst=self._path(destination), flags=flags),
         )
 
+    async def rmtree_to_trash(self, path: str | bytes, expire_s: float) -> tuple[str, FileStat, int]:
+        """Move the tree at `path` to /trash/<uid>/<name>-<time>; the services delete
+        it after `expire_s` seconds unless it is renamed away first. Returns
+        (its path in the trash, its stat, expiry in ns since the epoch)."""
+        response = await self.meta.call(
+            MetaMethod.REMOVE_TREE_TO_TRASH,
+            meta_pb2.RemoveTreeToTrashRequest(user=self.user, path=self._path(path), expire_s=expire_s),
+        )
+        return os.fsdecode(response.trash_path), _stat_from_inode(response.inode), response.expire_at_ns
+
     async def stat_inode(self, inode_id: int) -> FileStat:
         response = await self.meta.call(MetaMethod.STAT_INODE,
                                         meta_pb2.StatInodeRequest(user=self.user, inode_id=inode_id))

@@ -16,6 +16,7 @@ from fs3.kv import open_engine
 from fs3.meta.components.chunk_remover import ChunkRemover
 from fs3.meta.components.gc import ChunkGarbageCollector
 from fs3.meta.components.session_pruner import SessionPruner
+from fs3.meta.components.trash_cleaner import TrashCleaner
 from fs3.meta.config import MetaConfig
 from fs3.meta.format import format_namespace
 from fs3.meta.operator import MetaOperator
@@ -56,6 +57,7 @@ class MetaServer:
         self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.rpc_timeout_s))
         self.collector: ChunkGarbageCollector | None = None
         self.pruner: SessionPruner | None = None
+        self.trash_cleaner: TrashCleaner | None = None
         self._capacity: Capacity | None = None
         self._capacity_read_at = 0.0
 
@@ -105,6 +107,8 @@ class MetaServer:
         self.collector.start()
         self.pruner = SessionPruner(self.engine, meta_config)
         self.pruner.start()
+        self.trash_cleaner = TrashCleaner(self.engine, operator, meta_config)
+        self.trash_cleaner.start()
         logger.info("metadata service %d listening on port %d", self.config.node_id, port)
 
     async def stop(self) -> None:
@@ -112,6 +116,8 @@ class MetaServer:
             await self.collector.stop()
         if self.pruner is not None:
             await self.pruner.stop()
+        if self.trash_cleaner is not None:
+            await self.trash_cleaner.stop()
         await self.server.stop()
         if self.agent is not None:
             await self.agent.stop()
