@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
+import logging
 import os
 import random
 from typing import Sequence
@@ -30,6 +31,8 @@ from fs3.net.client import RpcClientPool
 from fs3.net.methods import MetaMethod
 from fs3.tuning import tune_malloc
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["Fs3Client", "Fs3File", "FileStat", "DirEntry", "ClientConfig", "StatFs"]
 
 O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND = (
@@ -44,6 +47,9 @@ class ClientConfig:
     inflight_chunks_max: int = 16
     routing_refresh_interval_s: float = 1.0
     meta_timeout_s: float = 10.0
+    # Tells the metadata services this client lives (its write sessions are
+    # pruned after their client_session_timeout_s of silence, 300 s by default).
+    heartbeat_interval_s: float = 30.0
     storage: StorageClientConfig = StorageClientConfig()
     rpc: RpcClientConfig = RpcClientConfig()
 
@@ -143,6 +149,7 @@ class Fs3Client:
         self.storage = StorageClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
                                      client_id=self.client_id, config=config.storage)
         self.inflight_chunks = asyncio.Semaphore(config.inflight_chunks_max)
+        self._heartbeat_task: asyncio.Task | None = None
 
     @classmethod
     async def connect(cls, mgmtd_addresses: Sequence[str], **kwargs) -> "Fs3Client":
@@ -153,9 +160,30 @@ class Fs3Client:
         except BaseException:
             await client.close()
             raise
+        client._heartbeat_task = asyncio.get_running_loop().create_task(client._heartbeat_loop())
         return client
 
+    async def heartbeat(self) -> None:
+        """Tell the metadata services this client (and so its write sessions) is alive."""
+        await self.meta.call(MetaMethod.CLIENT_HEARTBEAT,
+                             meta_pb2.ClientHeartbeatRequest(user=self.user, client_id=self.client_id))
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_interval_s)
+            try:
+                await self.heartbeat()
+            except Exception as error:  # the next beat retries; sessions survive a few misses
+                logger.debug("client heartbeat failed: %s", error)
+
     async def close(self) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            try:
+                await self._heartbeat_task
+            except asyncio.CancelledError:
+                pass
+            self._heartbeat_task = None
         await self.routing.stop()
         await self.rpc.close()
         await self.mgmtd.close()
@@ -218,6 +246,16 @@ class Fs3Client:
             MetaMethod.RENAME,
             meta_pb2.RenameRequest(user=self.user, src=self._path(source), dst=self._path(destination), flags=flags),
         )
+
+    async def rmtree_to_trash(self, path: str | bytes, expire_s: float) -> tuple[str, FileStat, int]:
+        """Move the tree at `path` to /trash/<uid>/<name>-<time>; the services delete
+        it after `expire_s` seconds unless it is renamed away first. Returns
+        (its path in the trash, its stat, expiry in ns since the epoch)."""
+        response = await self.meta.call(
+            MetaMethod.REMOVE_TREE_TO_TRASH,
+            meta_pb2.RemoveTreeToTrashRequest(user=self.user, path=self._path(path), expire_s=expire_s),
+        )
+        return os.fsdecode(response.trash_path), _stat_from_inode(response.inode), response.expire_at_ns
 
     async def stat_inode(self, inode_id: int) -> FileStat:
         response = await self.meta.call(MetaMethod.STAT_INODE,

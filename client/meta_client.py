@@ -49,6 +49,8 @@ _RESPONSE_TYPES: dict[MetaMethod, type[Message]] = {
     MetaMethod.REMOVEXATTR: meta_pb2.RemovexattrResponse,
     MetaMethod.STATFS: meta_pb2.StatfsResponse,
     MetaMethod.SET_LAYOUT: meta_pb2.SetLayoutResponse,
+    MetaMethod.CLIENT_HEARTBEAT: meta_pb2.ClientHeartbeatResponse,
+    MetaMethod.REMOVE_TREE_TO_TRASH: meta_pb2.RemoveTreeToTrashResponse,
 }
 
 

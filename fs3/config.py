@@ -72,6 +72,11 @@ class MetaServiceConfig:
     gc_batch_size: int = 64         # removed files whose chunks one GC pass deletes
     gc_interval_s: float = 1.0      # pause between GC passes that found less than a batch
     capacity_refresh_s: float = 2.0  # statfs re-reads the targets' space from the manager at most this often
+    client_session_timeout_s: float = 300.0  # write sessions of a client silent this long are pruned
+    session_prune_interval_s: float = 10.0
+    trash_expiry_min_s: float = 3600.0      # rmtree --expire bounds (tests lower the minimum)
+    trash_expiry_max_s: float = 7 * 86400.0
+    trash_clean_interval_s: float = 10.0    # pause between passes of the trash cleaner
     log_level: str = "INFO"
 
     def check(self) -> None:
@@ -79,6 +84,8 @@ class MetaServiceConfig:
         assert 1 <= self.gc_batch_size <= 10_000 and self.gc_interval_s > 0 and self.capacity_refresh_s > 0
         assert self.default_chunk_size_bytes > 0 and self.default_chunk_size_bytes % 4096 == 0
         assert self.default_stripe_size > 0
+        assert self.client_session_timeout_s > 0 and self.session_prune_interval_s > 0
+        assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s and self.trash_clean_interval_s > 0
 
 
 @dataclasses.dataclass

@@ -43,6 +43,15 @@ class MetaConfig:
         gc_batch_size / gc_interval_s / gc_claim_s: the chunk GC component takes
             at most gc_batch_size queue entries per pass, sleeps gc_interval_s
             between passes, and holds a claimed entry for gc_claim_s.
+        client_session_timeout_s: a client not seen (write-session open or
+            heartbeat) for this long is dead: the session pruner removes its
+            write sessions, so deferred GC of its unlinked files proceeds.
+        session_prune_interval_s / session_prune_batch_size: pruner passes and
+            the sessions one transaction of a pass looks at.
+        trash_expiry_min_s / trash_expiry_max_s: allowed expiries of
+            remove_tree_to_trash (1 hour .. 7 days; tests lower the minimum).
+        trash_clean_interval_s / trash_clean_batch_size: the trash cleaner's
+            pause between passes and the expired entries one pass takes.
     """
 
     default_layout: Layout = DEFAULT_LAYOUT
@@ -68,6 +77,13 @@ class MetaConfig:
     gc_batch_size: int = 64
     gc_interval_s: float = 1.0
     gc_claim_s: float = 60.0
+    client_session_timeout_s: float = 300.0
+    session_prune_interval_s: float = 10.0
+    session_prune_batch_size: int = 256
+    trash_expiry_min_s: float = 3600.0
+    trash_expiry_max_s: float = 7 * 86400.0
+    trash_clean_interval_s: float = 10.0
+    trash_clean_batch_size: int = 64
 
     def check(self) -> None:
         """Assert the relations between settings (call once at start-up)."""
@@ -90,3 +106,7 @@ class MetaConfig:
         assert self.statfs_files_max >= 1 and self.statfs_inode_scan_max >= 1
         assert 1 <= self.gc_batch_size <= 10_000
         assert self.gc_interval_s > 0 and self.gc_claim_s > 0
+        assert self.client_session_timeout_s > 0 and self.session_prune_interval_s > 0
+        assert 1 <= self.session_prune_batch_size <= 10_000
+        assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s
+        assert self.trash_clean_interval_s > 0 and 1 <= self.trash_clean_batch_size <= 10_000

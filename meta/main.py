@@ -15,6 +15,8 @@ from fs3.config import MetaServiceConfig, load_config
 from fs3.kv import open_engine
 from fs3.meta.components.chunk_remover import ChunkRemover
 from fs3.meta.components.gc import ChunkGarbageCollector
+from fs3.meta.components.session_pruner import SessionPruner
+from fs3.meta.components.trash_cleaner import TrashCleaner
 from fs3.meta.config import MetaConfig
 from fs3.meta.format import format_namespace
 from fs3.meta.operator import MetaOperator
@@ -54,6 +56,8 @@ class MetaServer:
         self.agent: NodeAgent | None = None
         self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.rpc_timeout_s))
         self.collector: ChunkGarbageCollector | None = None
+        self.pruner: SessionPruner | None = None
+        self.trash_cleaner: TrashCleaner | None = None
         self._capacity: Capacity | None = None
         self._capacity_read_at = 0.0
 
@@ -84,6 +88,10 @@ class MetaServer:
         meta_config = dataclasses.replace(
             MetaConfig(), default_layout=layout, op_deadline_s=self.config.rpc_timeout_s,
             gc_batch_size=self.config.gc_batch_size, gc_interval_s=self.config.gc_interval_s,
+            client_session_timeout_s=self.config.client_session_timeout_s,
+            session_prune_interval_s=self.config.session_prune_interval_s,
+            trash_expiry_min_s=self.config.trash_expiry_min_s, trash_expiry_max_s=self.config.trash_expiry_max_s,
+            trash_clean_interval_s=self.config.trash_clean_interval_s,
         )
         operator = MetaOperator(self.engine, config=meta_config, capacity=self._current_capacity)
         remover = ChunkRemover(self.clients, self._routing, self._refresh_routing, timeout_s=self.config.rpc_timeout_s)
@@ -97,11 +105,19 @@ class MetaServer:
         await self.agent.start()
         self.collector = ChunkGarbageCollector(self.engine, remover, meta_config, owner_id=self.config.node_id)
         self.collector.start()
+        self.pruner = SessionPruner(self.engine, meta_config)
+        self.pruner.start()
+        self.trash_cleaner = TrashCleaner(self.engine, operator, meta_config)
+        self.trash_cleaner.start()
         logger.info("metadata service %d listening on port %d", self.config.node_id, port)
 
     async def stop(self) -> None:
         if self.collector is not None:
             await self.collector.stop()
+        if self.pruner is not None:
+            await self.pruner.stop()
+        if self.trash_cleaner is not None:
+            await self.trash_cleaner.stop()
         await self.server.stop()
         if self.agent is not None:
             await self.agent.stop()

@@ -43,11 +43,13 @@ from fs3.meta.ops.listxattr import ListxattrOp
 from fs3.meta.ops.removexattr import RemovexattrOp
 from fs3.meta.ops.statfs import StatfsOp
 from fs3.meta.ops.set_layout import SetLayoutOp
+from fs3.meta.ops.remove_tree_to_trash import RemoveTreeToTrashOp
 from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
+from fs3.meta.store.client import touch_client
 from fs3.meta.store.names import check_path
 from fs3.meta.store.xattr import check_xattr_name
 from fs3.meta.types import (
-    Capacity, Inode, Layout, OpenResult, PathAt, ReaddirResult, SetAttributes, SetattrResult, StatfsResult, UserInfo,
+    Capacity, Inode, Layout, OpenResult, TrashResult, PathAt, ReaddirResult, SetAttributes, SetattrResult, StatfsResult, UserInfo,
 )
 
 __all__ = ["MetaOperator"]
@@ -158,6 +160,18 @@ class MetaOperator:
         op = CloseOp(self._context(user), inode_id, client_id, session_id, wrote, length_hint)
         return await self._run(op.run)
 
+    async def client_heartbeat(self, client_id: int) -> None:
+        """Mark `client_id` alive now (a blind write), keeping its write sessions from the pruner."""
+        self._check_u64(client_id, "client_id")
+        if client_id == 0:
+            raise fs_error(errno.EINVAL, "client id 0 is anonymous and has no liveness")
+        now_ns = self._clock.now_ns()
+
+        async def body(txn: Transaction) -> None:
+            touch_client(txn, client_id, now_ns)
+
+        await self._run(body)
+
     async def set_length(self, user: UserInfo, inode_id: int, length: int, only_grow: bool = False) -> Inode:
         self._check_inode_id(inode_id)
         self._check_u64(length, "length")
@@ -189,6 +203,19 @@ class MetaOperator:
         self._check_path_at(dst)
         self._check_u32(flags, "flags")
         return await self._run(RenameOp(self._context(user), src, dst, flags).run)
+
+    async def remove_tree_to_trash(self, user: UserInfo, path_at: PathAt, expire_s: float) -> TrashResult:
+        """Move the tree at `path_at` to /trash/<uid>/<name>-<time>, deleted by the
+        trash cleaner `expire_s` seconds from now (EINVAL outside
+        [trash_expiry_min_s, trash_expiry_max_s], 1 h .. 7 d by default)."""
+        self._check_path_at(path_at)
+        config = self._config
+        if not config.trash_expiry_min_s <= expire_s <= config.trash_expiry_max_s:
+            raise fs_error(errno.EINVAL, f"trash expiry {expire_s}s not in "
+                                         f"[{config.trash_expiry_min_s}, {config.trash_expiry_max_s}]")
+        ctx = self._context(user)
+        op = RemoveTreeToTrashOp(ctx, path_at, ctx.now_ns + int(expire_s * 1e9))
+        return await self._run(op.run)
 
     async def symlink(self, user: UserInfo, path_at: PathAt, target: bytes) -> Inode:
         self._check_path_at(path_at)

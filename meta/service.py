@@ -138,6 +138,18 @@ def register_meta_service(
                                           request.chain_table_version)
         return meta_pb2.SetLayoutResponse(inode=inode_to_proto(inode))
 
+    async def client_heartbeat(request: meta_pb2.ClientHeartbeatRequest, context: RpcContext):
+        await operator.client_heartbeat(request.client_id)
+        return meta_pb2.ClientHeartbeatResponse()
+
+    async def remove_tree_to_trash(request: meta_pb2.RemoveTreeToTrashRequest, context: RpcContext):
+        result = await operator.remove_tree_to_trash(user_from_proto(request.user), path_from_proto(request.path),
+                                                     request.expire_s)
+        return meta_pb2.RemoveTreeToTrashResponse(inode=inode_to_proto(result.inode), trash_path=result.trash_path,
+                                                  expire_at_ns=result.expire_at_ns)
+
+    server.register(MetaMethod.REMOVE_TREE_TO_TRASH, meta_pb2.RemoveTreeToTrashRequest, remove_tree_to_trash)
+    server.register(MetaMethod.CLIENT_HEARTBEAT, meta_pb2.ClientHeartbeatRequest, client_heartbeat)
     server.register(MetaMethod.STAT, meta_pb2.StatRequest, stat)
     server.register(MetaMethod.STAT_INODE, meta_pb2.StatInodeRequest, stat_inode)
     server.register(MetaMethod.MKDIR, meta_pb2.MkdirRequest, mkdir)

@@ -125,6 +125,15 @@ class PathAt:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class TrashResult:
+    """Reply of remove_tree_to_trash: the moved inode, where it went, when it expires."""
+
+    inode: "Inode"
+    trash_path: bytes
+    expire_at_ns: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class OpenResult:
     """Reply of open and create: the inode (with layout) and the write
     session id (0 when not opened for writing)."""

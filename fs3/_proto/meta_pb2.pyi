@@ -492,3 +492,35 @@ class SetLayoutResponse(_message.Message):
     INODE_FIELD_NUMBER: _ClassVar[int]
     inode: Inode
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
+
+class ClientHeartbeatRequest(_message.Message):
+    __slots__ = ("user", "client_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    client_id: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., client_id: _Optional[int] = ...) -> None: ...
+
+class ClientHeartbeatResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RemoveTreeToTrashRequest(_message.Message):
+    __slots__ = ("user", "path", "expire_s")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_S_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    path: PathAt
+    expire_s: float
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., expire_s: _Optional[float] = ...) -> None: ...
+
+class RemoveTreeToTrashResponse(_message.Message):
+    __slots__ = ("inode", "trash_path", "expire_at_ns")
+    INODE_FIELD_NUMBER: _ClassVar[int]
+    TRASH_PATH_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_AT_NS_FIELD_NUMBER: _ClassVar[int]
+    inode: Inode
+    trash_path: bytes
+    expire_at_ns: int
+    def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ..., trash_path: _Optional[bytes] = ..., expire_at_ns: _Optional[int] = ...) -> None: ...

@@ -2,6 +2,7 @@
 
     fs3 local up|down|status     a whole cluster on this machine
     fs3 ls|stat|mkdir|rm|mv      the namespace
+    fs3 rmtree PATH --expire 1h  move a tree to /trash/<uid>, deleted when it expires
     fs3 put|get                  copy files in and out
     fs3 bench                    native-client throughput against the local disk
     fs3 mount|umount             a FUSE mount of the cluster
@@ -321,6 +322,44 @@ def rm(path: str, recursive: Annotated[bool, typer.Option("-r", "--recursive")] 
             await client.close()
 
     _run(main())
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '1h', '7d' or plain seconds -> seconds."""
+    text = text.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:]) if text else None
+    number = text[:-1] if unit else text
+    try:
+        value = float(number)
+    except ValueError:
+        raise CliError(f"bad duration {text!r} (use e.g. 90s, 30m, 1h, 7d)") from None
+    return value * (unit or 1)
+
+
+@app.command("rmtree")
+def rmtree(path: str,
+           expire: Annotated[str, typer.Option("--expire", help="delete after this long: 1h .. 7d (e.g. 90m, 2d)")] = "1d",
+           json_output: JsonOption = False, mgmtd: MgmtdOption = None) -> None:
+    """Move a file or directory tree to the trash (/trash/<uid>/<name>-<time>); it is
+    deleted when it expires and can be restored with `fs3 mv` before."""
+
+    async def main():
+        seconds = parse_duration(expire)
+        client = await _client(mgmtd)
+        try:
+            return await client.rmtree_to_trash(path, seconds)
+        finally:
+            await client.close()
+
+    trash_path, _stat, expire_at_ns = _run(main())
+    expires = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(expire_at_ns / 1e9))
+    if json_output:
+        print(json.dumps({"trash_path": trash_path, "expire_at_ns": expire_at_ns}))
+    else:
+        console.print(f"moved {path} to {trash_path} (deleted at {expires})", markup=False, highlight=False)
 
 
 @app.command("mv")

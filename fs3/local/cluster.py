@@ -81,6 +81,8 @@ class LocalClusterSpec:
     stripe_size: int = 16
     direct_io: bool = True
     slot_file_bytes: int = 64 << 20  # small preallocation: 15 targets share one disk
+    # MetaServiceConfig fields set on every metadata service (tests: short trash expiry, ...)
+    meta_options: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -165,6 +167,7 @@ class LocalCluster:
                 default_chunk_size_bytes=spec.chunk_size_bytes, default_stripe_size=spec.stripe_size,
                 default_chain_table_id=CHAIN_TABLE_ID, metrics_port=free_port(),
             )
+            meta = dataclasses.replace(meta, **spec.meta_options)
             self._add_service(f"meta-{meta.node_id}", "fs3.meta", meta.node_id, meta.port, meta,
                               metrics_port=meta.metrics_port)
         for index in range(spec.storage_services):

@@ -37,6 +37,9 @@ class MetaMethod(enum.IntEnum):
     REMOVEXATTR = 119
     STATFS = 120
     SET_LAYOUT = 121
+    # 141-150: client liveness and trash
+    CLIENT_HEARTBEAT = 141
+    REMOVE_TREE_TO_TRASH = 142
 
 
 class StorageMethod(enum.IntEnum):

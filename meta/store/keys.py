@@ -14,6 +14,8 @@ Directory entries sort by parent then name, so a listing is one range read.
 | IDAL   | IDAL + shard (u16 LE)                 | batches handed out (u64 LE)  |
 | IDEM   | IDEM + client_id + request_id         | create result (idempotence)  |
 | XATT   | XATT + inode_id + name                | extended attribute value     |
+| CLNT   | CLNT + client_id                      | client last seen (client.py) |
+| TRSH   | TRSH + expire_at_ns (u64 BE) + inode  | trash entry (store/trash.py) |
 
 Directory times live in their own key so that entry changes can update a
 parent's mtime with a blind write (no read conflict on a hot directory);
@@ -49,6 +51,13 @@ __all__ = [
     "xattr_key",
     "xattr_range",
     "xattr_name",
+    "CLIENT_PREFIX",
+    "client_key",
+    "client_range",
+    "session_all_range",
+    "TRASH_PREFIX",
+    "trash_key",
+    "trash_range_until",
 ]
 
 INODE_PREFIX = b"INOD"
@@ -59,6 +68,8 @@ GC_QUEUE_PREFIX = b"GCQU"
 INODE_ID_ALLOCATOR_PREFIX = b"IDAL"
 IDEMPOTENCE_PREFIX = b"IDEM"
 XATTR_PREFIX = b"XATT"
+CLIENT_PREFIX = b"CLNT"
+TRASH_PREFIX = b"TRSH"
 
 _U64 = struct.Struct("<Q")
 _U16 = struct.Struct("<H")
@@ -94,6 +105,39 @@ def session_key(inode_id: int, session_id: int) -> bytes:
 
 def session_range(inode_id: int) -> tuple[bytes, bytes]:
     return prefix_range(SESSION_PREFIX + _U64.pack(inode_id))
+
+
+def session_all_range() -> tuple[bytes, bytes]:
+    """Every write session of every inode."""
+    return prefix_range(SESSION_PREFIX)
+
+
+def client_key(client_id: int) -> bytes:
+    return CLIENT_PREFIX + _U64.pack(client_id)
+
+
+def client_range() -> tuple[bytes, bytes]:
+    return prefix_range(CLIENT_PREFIX)
+
+
+_U64_BE = struct.Struct(">Q")
+
+
+def trash_key(expire_at_ns: int, inode_id: int) -> bytes:
+    """Big-endian expiry first: a range read from the prefix yields entries in expiry order."""
+    return TRASH_PREFIX + _U64_BE.pack(max(0, expire_at_ns)) + _U64.pack(inode_id)
+
+
+def trash_range_until(now_ns: int) -> tuple[bytes, bytes]:
+    """Trash records whose expiry is <= now_ns."""
+    return TRASH_PREFIX, TRASH_PREFIX + _U64_BE.pack(max(0, now_ns) + 1)
+
+
+def trash_key_fields(key: bytes) -> tuple[int, int]:
+    """(expire_at_ns, inode_id) of a trash key."""
+    assert key.startswith(TRASH_PREFIX)
+    offset = len(TRASH_PREFIX)
+    return _U64_BE.unpack_from(key, offset)[0], _U64.unpack_from(key, offset + 8)[0]
 
 
 def gc_queue_key(inode_id: int) -> bytes:

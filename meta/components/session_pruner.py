@@ -1,0 +1,116 @@
+"""Pruning write sessions of dead clients.
+
+A client records its liveness in `CLNT + client_id` (store/client.py):
+when it opens a file for writing and on its heartbeats (the client library
+heartbeats while it holds files open for writing). Each meta service runs a
+`SessionPruner`; every `session_prune_interval_s` a pass:
+
+1. walks all write sessions in pages of `session_prune_batch_size` (one
+   transaction per page, snapshot scan): a session whose client was last
+   seen (or, without a record, which was opened) more than
+   `client_session_timeout_s` ago is removed. The client record is read
+   with a conflict, so a heartbeat racing the prune makes it retry and see
+   the client alive;
+2. clears client records older than the timeout (their sessions are gone
+   or go by their own open time).
+
+Once a dead writer's sessions are gone, the GC removes the chunks of its
+unlinked files. Pruning is idempotent; several services may run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fs3.kv.interface import KvEngine, RetryPolicy, Transaction, run_transaction
+from fs3.meta.clock import Clock, WallClock
+from fs3.meta.config import MetaConfig
+from fs3.meta.store.client import list_clients, load_client_seen, remove_client
+from fs3.meta.store.session import WriteSession, list_all_sessions, remove_session
+
+__all__ = ["SessionPruner"]
+
+logger = logging.getLogger(__name__)
+
+
+class SessionPruner:
+    def __init__(self, engine: KvEngine, config: MetaConfig, *, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._config = config
+        self._clock = clock or WallClock()
+        self._policy = RetryPolicy(retries_max=config.op_retries_max, deadline_s=config.op_deadline_s)
+        self._task: asyncio.Task | None = None
+        self.pruned_sessions = 0
+
+    def _timeout_ns(self) -> int:
+        return int(self._config.client_session_timeout_s * 1e9)
+
+    async def run_once(self) -> int:
+        """One pass over all sessions and client records; returns the sessions removed."""
+        pruned = 0
+        after: tuple[int, int] | None = None
+        while True:
+            removed, after = await run_transaction(
+                self._engine, lambda txn, after=after: self._prune_page(txn, after), policy=self._policy)
+            pruned += removed
+            if after is None:
+                break
+        await run_transaction(self._engine, self._clear_clients, policy=self._policy)
+        self.pruned_sessions += pruned
+        if pruned:
+            logger.info("pruned %d write sessions of dead clients", pruned)
+        return pruned
+
+    async def _prune_page(self, txn: Transaction, after: tuple[int, int] | None) -> tuple[int, tuple[int, int] | None]:
+        now_ns = self._clock.now_ns()
+        batch = self._config.session_prune_batch_size
+        sessions = await list_all_sessions(txn, limit=batch, after=after, snapshot=True)
+        seen: dict[int, int | None] = {}
+        removed = 0
+        for session in sessions:
+            if session.client_id not in seen:
+                seen[session.client_id] = (await load_client_seen(txn, session.client_id)
+                                           if session.client_id else None)
+            if self._is_dead(session, seen[session.client_id], now_ns):
+                remove_session(txn, session.inode_id, session.session_id)
+                removed += 1
+        next_after = (sessions[-1].inode_id, sessions[-1].session_id) if len(sessions) == batch else None
+        return removed, next_after
+
+    def _is_dead(self, session: WriteSession, seen_ns: int | None, now_ns: int) -> bool:
+        last_ns = max(seen_ns or 0, session.opened_at_ns)
+        return now_ns - last_ns > self._timeout_ns()
+
+    async def _clear_clients(self, txn: Transaction) -> None:
+        now_ns = self._clock.now_ns()
+        for client_id, seen_ns in await list_clients(txn, limit=self._config.session_prune_batch_size * 4,
+                                                     snapshot=True):
+            if now_ns - seen_ns <= self._timeout_ns():
+                continue
+            current = await load_client_seen(txn, client_id)  # conflicting: a racing heartbeat wins
+            if current is not None and now_ns - current > self._timeout_ns():
+                remove_client(txn, client_id)
+
+    # ---- background loop ------------------------------------------------------
+    def start(self) -> None:
+        assert self._task is None
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                logger.exception("session prune pass failed")
+            await asyncio.sleep(self._config.session_prune_interval_s)
