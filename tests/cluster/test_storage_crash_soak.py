@@ -31,6 +31,7 @@ FILES = 4
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_sigkill_during_writes_never_loses_acknowledged_data(tmp_path):
     kills = int(os.environ.get("FS3_CRASH_KILLS", "200"))
     seed = int(os.environ.get("FS3_CRASH_SEED", str(random.randrange(1 << 30))))
