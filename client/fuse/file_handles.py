@@ -52,6 +52,8 @@ class OpenFile:
         self.written_end = 0               # highest offset written through this handle
         self.reported_end = 0              # highest offset already told to the metadata service
         self.wrote = False
+        # written since the last explicit mtime (setattr): CLOSE then moves mtime to now
+        self.mtime_pending = False
         # write side
         self._piece_bytes = config.write_piece_bytes
         self._piece: bytearray | None = None

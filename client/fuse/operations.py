@@ -1,14 +1,13 @@
 """The FUSE operations: decode the kernel's request, call fs3, encode the reply.
 
-Every handler is thin. Metadata goes through the metadata RPCs that exist
-(STAT, STAT_INODE, READDIR, CREATE, OPEN, CLOSE, SET_LENGTH, MKDIR, RMDIR,
-UNLINK, RENAME) with a `PathAt(parent=<inode>, path=<name>)`; file data
-through the native client's chunk reads and writes (`Fs3Client`), buffered
-by `file_handles`. Requests run as the calling process's uid/gid.
+Every handler is thin. Names go to the metadata RPCs as a
+`PathAt(parent=<inode>, path=<name>)`, attribute calls (SETATTR, xattrs) by
+inode id; file data through the native client's chunk reads and writes
+(`Fs3Client`), buffered by `file_handles`. Requests run as the calling
+process's uid, gid and supplementary groups (from /proc/<pid>/status).
 
-Not yet (they wait for metadata RPCs being added): chmod/chown/utimes
-(setattr of anything but the size is accepted and ignored, so `tar` and
-`cp -a` work), symlink/readlink/link, xattrs, mknod, locks (ENOSYS).
+Not here: file locks (the kernel keeps POSIX/flock locks local to this
+mount), device and socket nodes (EOPNOTSUPP from the metadata service).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import functools
 import logging
 import os
 import stat as stat_module
+import time
 
 import pyfuse3
 
@@ -40,6 +40,22 @@ _TYPE_BITS = {
     meta_pb2.INODE_TYPE_FIFO: stat_module.S_IFIFO,
 }
 _ACCESS_MODE = os.O_ACCMODE
+# pyfuse3 turns UTIME_NOW into the daemon's clock: a time this close to now may have been NOW
+_NOW_WINDOW_NS = 5_000_000_000
+_GROUPS_CACHE_S = 1.0
+_GROUPS_CACHE_MAX = 4096
+
+
+def _caller_groups(pid: int) -> list[int]:
+    """Supplementary groups of process `pid` (empty if it is gone or not visible)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as file:
+            for line in file:
+                if line.startswith(b"Groups:"):
+                    return [int(group) for group in line.split()[1:]]
+    except (OSError, ValueError):
+        pass
+    return []
 
 
 def fuse_error(error: Fs3Error) -> pyfuse3.FUSEError:
@@ -80,17 +96,33 @@ class Fs3Operations(pyfuse3.Operations):
         self.config = config
         self.inodes = InodeTable()
         self.handles = HandleTable(config)
+        self._groups: dict[tuple[int, int, int], tuple[float, list[int]]] = {}
 
     # ---- helpers -----------------------------------------------------------------
     def _user(self, ctx: pyfuse3.RequestContext | None) -> common_pb2.UserInfo:
+        """The caller as the metadata service checks permissions: uid, gid, supplementary groups."""
         if ctx is None:
             return self.client.user
-        return common_pb2.UserInfo(uid=ctx.uid, gid=ctx.gid)
+        return common_pb2.UserInfo(uid=ctx.uid, gid=ctx.gid, groups=self._caller_groups(ctx))
+
+    def _caller_groups(self, ctx: pyfuse3.RequestContext) -> list[int]:
+        if ctx.uid == 0 or not ctx.pid:
+            return []  # root passes permission checks anyway; pid 0: a request of the kernel's own
+        key = (ctx.pid, ctx.uid, ctx.gid)
+        now = time.monotonic()
+        cached = self._groups.get(key)
+        if cached is not None and now - cached[0] < _GROUPS_CACHE_S:
+            return cached[1]
+        if len(self._groups) >= _GROUPS_CACHE_MAX:
+            self._groups.clear()
+        groups = _caller_groups(ctx.pid)
+        self._groups[key] = (now, groups)
+        return groups
 
     async def _call(self, method: MetaMethod, request):
         return await self.client.meta.call(method, request)
 
-    def _attributes(self, inode: meta_pb2.Inode) -> pyfuse3.EntryAttributes:
+    def _attributes(self, inode: meta_pb2.Inode, *, cache: bool = True) -> pyfuse3.EntryAttributes:
         attributes = pyfuse3.EntryAttributes()
         length = inode.length
         if inode.inode_type == meta_pb2.INODE_TYPE_FILE:
@@ -98,12 +130,14 @@ class Fs3Operations(pyfuse3.Operations):
         attributes.st_ino = fuse_inode(inode.inode_id)
         attributes.generation = 0
         attributes.entry_timeout = self.config.entry_timeout_s
-        attributes.attr_timeout = self.config.attribute_timeout_s
+        attributes.attr_timeout = self.config.attribute_timeout_s if cache else 0
         attributes.st_mode = _TYPE_BITS.get(inode.inode_type, 0) | (inode.mode & 0o7777)
         attributes.st_nlink = max(inode.nlink, 1)
         attributes.st_uid = inode.uid
         attributes.st_gid = inode.gid
         attributes.st_rdev = inode.rdev
+        if inode.inode_type == meta_pb2.INODE_TYPE_SYMLINK:
+            length = len(inode.symlink_target)
         attributes.st_size = length
         # a large block size makes cp and friends write 1 MiB at a time
         attributes.st_blksize = self.config.write_piece_bytes
@@ -146,20 +180,109 @@ class Fs3Operations(pyfuse3.Operations):
     @_translate_errors
     async def setattr(self, inode, attr, fields, fh, ctx):
         inode_id = fs3_inode_id(inode)
+        request = meta_pb2.SetattrRequest(user=self._user(ctx), inode_id=inode_id)
+        if fields.update_mode:
+            request.mode = attr.st_mode & 0o7777
+        if fields.update_uid:
+            request.uid = attr.st_uid
+        if fields.update_gid:
+            request.gid = attr.st_gid
+        if fields.update_atime:
+            request.atime_ns = attr.st_atime_ns
+        if fields.update_mtime:
+            request.mtime_ns = attr.st_mtime_ns
         if fields.update_size:
-            await self.handles.drain_inode(inode_id)
-            response = await self._call(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest(
-                user=self._user(ctx), inode_id=inode_id, length=attr.st_size, only_grow=False))
+            request.length = attr.st_size
+            await self.handles.drain_inode(inode_id)  # pending writes land before the cut
+        if fields.update_mtime:
+            await self._settle_writes(inode_id)
+        if not (fields.update_mode or fields.update_uid or fields.update_gid or fields.update_atime
+                or fields.update_mtime or fields.update_size):
+            return self._attributes(await self._stat_inode(inode_id, ctx))  # ctime alone: nothing to store
+        try:
+            response = await self._call(MetaMethod.SETATTR, request)
+        except Fs3Error as error:
+            retry = self._as_utime_now(error, request)
+            if retry is None:
+                raise
+            response = await self._call(MetaMethod.SETATTR, retry)
+        if fields.update_size:
             self.handles.truncated(inode_id, attr.st_size)
-            return self._attributes(response.inode)
-        # mode, owner and times need the setattr RPC (not yet): accepted, unchanged
-        return self._attributes(await self._stat_inode(inode_id, ctx))
+        return self._attributes(response.inode)
+
+    async def _settle_writes(self, inode_id: int) -> None:
+        """Before explicit times (cp -a, tar, rsync set them before close): send this mount's
+        writes and their length now, so neither a later SET_LENGTH nor CLOSE moves mtime again."""
+        for handle in self.handles.files_of(inode_id):
+            await handle.drain()
+            await self._report_length(handle)
+            handle.mtime_pending = False
+
+    @staticmethod
+    def _as_utime_now(error: Fs3Error, request: meta_pb2.SetattrRequest) -> meta_pb2.SetattrRequest | None:
+        """The request again with times near now sent as UTIME_NOW, if the service refused explicit times.
+
+        pyfuse3 hands UTIME_NOW over as the daemon's clock, and the metadata service lets a
+        non-owner with write permission set NOW but not explicit times. The kernel (mount option
+        default_permissions) already told the two apart and let this call through, so an EPERM for
+        times that are this close to now means they were NOW.
+        """
+        if error.code != errno.EPERM:
+            return None
+        now = time.time_ns()
+        retry = meta_pb2.SetattrRequest()
+        retry.CopyFrom(request)
+        changed = False
+        for field, flag in (("atime_ns", "atime_now"), ("mtime_ns", "mtime_now")):
+            if request.HasField(field) and abs(getattr(request, field) - now) < _NOW_WINDOW_NS:
+                retry.ClearField(field)
+                setattr(retry, flag, True)
+                changed = True
+        return retry if changed else None
 
     @_translate_errors
     async def mkdir(self, parent_inode, name, mode, ctx):
         response = await self._call(MetaMethod.MKDIR, meta_pb2.MkdirRequest(
             user=self._user(ctx), path=self._at(parent_inode, name), mode=mode & ~ctx.umask & 0o7777))
         return self._entry(response.inode, parent_inode, name)
+
+    @_translate_errors
+    async def mknod(self, parent_inode, name, mode, rdev, ctx):
+        # S_IFREG or S_IFIFO; the metadata service refuses the other types
+        mode = stat_module.S_IFMT(mode) | (mode & ~ctx.umask & 0o7777)
+        response = await self._call(MetaMethod.MKNOD, meta_pb2.MknodRequest(
+            user=self._user(ctx), path=self._at(parent_inode, name), mode=mode, rdev=rdev))
+        return self._entry(response.inode, parent_inode, name)
+
+    @_translate_errors
+    async def symlink(self, parent_inode, name, target, ctx):
+        response = await self._call(MetaMethod.SYMLINK, meta_pb2.SymlinkRequest(
+            user=self._user(ctx), path=self._at(parent_inode, name), target=target))
+        return self._entry(response.inode, parent_inode, name)
+
+    @_translate_errors
+    async def readlink(self, inode, ctx):
+        meta_inode = await self._stat_inode(fs3_inode_id(inode), ctx)
+        if meta_inode.inode_type != meta_pb2.INODE_TYPE_SYMLINK:
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        return meta_inode.symlink_target
+
+    @_translate_errors
+    async def link(self, inode, new_parent_inode, new_name, ctx):
+        # LINK names the existing file by path: the name the kernel last saw it under
+        inode_id = fs3_inode_id(inode)
+        location = self.inodes.location(inode_id)
+        if location is None:
+            raise pyfuse3.FUSEError(errno.ESTALE)
+        response = await self._call(MetaMethod.LINK, meta_pb2.LinkRequest(
+            user=self._user(ctx), old_path=self._at(location.parent_id, location.name),
+            new_path=self._at(new_parent_inode, new_name)))
+        if response.inode.inode_id != inode_id:
+            # the remembered name was replaced by another client meanwhile: undo, let the caller retry
+            await self._call(MetaMethod.UNLINK, meta_pb2.UnlinkRequest(
+                user=self._user(ctx), path=self._at(new_parent_inode, new_name)))
+            raise pyfuse3.FUSEError(errno.ESTALE)
+        return self._entry(response.inode, new_parent_inode, new_name)
 
     @_translate_errors
     async def rmdir(self, parent_inode, name, ctx):
@@ -177,6 +300,30 @@ class Fs3Operations(pyfuse3.Operations):
             user=self._user(ctx), src=self._at(parent_inode_old, name_old), dst=self._at(parent_inode_new, name_new),
             flags=flags))
         self.inodes.moved(fs3_inode_id(parent_inode_old), name_old, fs3_inode_id(parent_inode_new), name_new)
+
+    # ---- extended attributes -------------------------------------------------------
+    # pyfuse3 implements XATTR_CREATE/XATTR_REPLACE itself (a getxattr before setxattr)
+    @_translate_errors
+    async def setxattr(self, inode, name, value, ctx):
+        await self._call(MetaMethod.SETXATTR, meta_pb2.SetxattrRequest(
+            user=self._user(ctx), inode_id=fs3_inode_id(inode), name=name, value=value))
+
+    @_translate_errors
+    async def getxattr(self, inode, name, ctx):
+        response = await self._call(MetaMethod.GETXATTR, meta_pb2.GetxattrRequest(
+            user=self._user(ctx), inode_id=fs3_inode_id(inode), name=name))
+        return response.value
+
+    @_translate_errors
+    async def listxattr(self, inode, ctx):
+        response = await self._call(MetaMethod.LISTXATTR, meta_pb2.ListxattrRequest(
+            user=self._user(ctx), inode_id=fs3_inode_id(inode)))
+        return list(response.names)
+
+    @_translate_errors
+    async def removexattr(self, inode, name, ctx):
+        await self._call(MetaMethod.REMOVEXATTR, meta_pb2.RemovexattrRequest(
+            user=self._user(ctx), inode_id=fs3_inode_id(inode), name=name))
 
     @_translate_errors
     async def statfs(self, ctx):
@@ -221,7 +368,8 @@ class Fs3Operations(pyfuse3.Operations):
             if index >= len(directory.names):
                 return
             name, inode = directory.names[index], directory.inodes[index]
-            if not pyfuse3.readdir_reply(token, name, self._attributes(inode), index + 1):
+            # attributes read at opendir may be older than a setattr the kernel saw since: not cached
+            if not pyfuse3.readdir_reply(token, name, self._attributes(inode, cache=False), index + 1):
                 return
             self.inodes.remember(inode.inode_id, directory.inode_id, name)
             index += 1
@@ -272,14 +420,10 @@ class Fs3Operations(pyfuse3.Operations):
         return response.inode, response.session_id
 
     async def _open_by_inode(self, inode_id: int, flags: int, ctx) -> tuple[meta_pb2.Inode, int]:
-        """Without a name: attributes by id, O_TRUNC by SET_LENGTH, no write session."""
+        """Without a name: attributes by id (O_TRUNC was applied by SETATTR already), no write session."""
         inode = await self._stat_inode(inode_id, ctx)
         if inode.inode_type == meta_pb2.INODE_TYPE_DIRECTORY and flags & _ACCESS_MODE != os.O_RDONLY:
             raise Fs3Error(errno.EISDIR, f"inode {inode_id} is a directory")
-        if flags & os.O_TRUNC and inode.length:
-            response = await self._call(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest(
-                user=self._user(ctx), inode_id=inode_id, length=0, only_grow=False))
-            inode = response.inode
         return inode, 0
 
     @_translate_errors
@@ -288,6 +432,9 @@ class Fs3Operations(pyfuse3.Operations):
         handle_id = self.handles.new_handle_id()
         if flags & os.O_TRUNC:
             await self.handles.drain_inode(inode_id)
+            # SETATTR (not OPEN's own O_TRUNC) also removes the old chunks from storage
+            await self._call(MetaMethod.SETATTR, meta_pb2.SetattrRequest(
+                user=self._user(ctx), inode_id=inode_id, length=0))
         opened = await self._open_by_name(inode_id, flags, ctx) or await self._open_by_inode(inode_id, flags, ctx)
         meta_inode, session_id = opened
         if flags & os.O_TRUNC:
@@ -308,6 +455,7 @@ class Fs3Operations(pyfuse3.Operations):
     async def write(self, fh, off, buf):
         handle = self.handles.file(fh)
         count = await handle.write(off, buf)
+        handle.mtime_pending = True
         self.handles.written(handle.inode_id)
         return count
 
@@ -344,7 +492,9 @@ class Fs3Operations(pyfuse3.Operations):
                 # flush (at close()) normally reported the length already; a hint sent again
                 # here, after the kernel's asynchronous release, could undo a later truncate
                 unreported = handle.written_end if handle.written_end > handle.reported_end else 0
-                await self._close_session(handle.inode_id, handle.session_id, handle.wrote, unreported)
+                # wrote=False after an explicit mtime with no write since: CLOSE would reset mtime
+                wrote = handle.wrote and (handle.mtime_pending or unreported > 0)
+                await self._close_session(handle.inode_id, handle.session_id, wrote, unreported)
         finally:
             await handle.close()
             self.handles.remove(fh)

@@ -56,7 +56,8 @@ def mount_cluster(cluster, folder) -> Mount:
     mountpoint = folder / "mnt"
     mountpoint.mkdir()
     pid_file = folder / "fuse.pid"
-    pid = start_background(str(mountpoint), [cluster.mgmtd_address], pid_file=pid_file, timeout_s=30)
+    pid = start_background(str(mountpoint), [cluster.mgmtd_address], pid_file=pid_file, timeout_s=30,
+                           allow_other=True)  # other users reach the mount: per-caller permission tests
     return Mount(mountpoint, pid_file, pid, cluster.mgmtd_address)
 
 
