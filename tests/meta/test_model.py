@@ -122,7 +122,9 @@ class TreeModel:
         parent, child = self.lookup(target, follow=False)
         if child is not None:
             raise ModelError(errno.EEXIST)
-        self.nodes[parent].children[target[-1]] = self._new(Node("dir", 0o755, parent=parent))
+        # A directory made inside a setgid directory inherits the setgid bit (POSIX/Linux).
+        inherited = self.nodes[parent].mode & 0o2000
+        self.nodes[parent].children[target[-1]] = self._new(Node("dir", 0o755 | inherited, parent=parent))
 
     def create(self, target: Path, exclusive: bool) -> None:
         parent, child = self.lookup(target, follow=False)
