@@ -180,4 +180,65 @@ def dump_chunkmeta(
                        "length", "crc32c"], f"target {target_id}", as_json)
 
 
-__all__ = ["nodes", "targets", "chains", "chain_tables", "query_chunk", "dump_chunkmeta"]
+__all__ = ["nodes", "targets", "chains", "chain_tables", "query_chunk", "dump_chunkmeta", "verify_chain"]
+
+
+@app.command("verify-chain")
+def verify_chain(
+    chain_id: Annotated[int, typer.Argument(help="chain id (see `fs3 chains`)")],
+    read: Annotated[bool, typer.Option("--read", help="also read every chunk on every replica (checks its CRC32C)")] = False,
+    mgmtd: MgmtdOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare every chunk's version, length and checksum across the replicas of a chain; exit 1 on any difference."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            routing = client.routing.routing
+            chain = routing.chains.get(chain_id)
+            if chain is None:
+                raise Fs3Error(StatusCode.UNKNOWN_CHAIN, f"chain {chain_id} does not exist")
+            replicas: dict[int, dict[tuple[int, int], tuple]] = {}
+            for target_id in chain.target_ids:
+                target = routing.targets[target_id]
+                node = routing.nodes[target.node_id]
+                reply = await client.rpc.get(node.host, node.port).call(
+                    StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest(target_id=target_id),
+                    storage_pb2.DumpChunkMetaResponse,
+                )
+                replicas[target_id] = {
+                    (meta.chunk.inode_id, meta.chunk.chunk_index): (meta.committed_version, meta.length, meta.crc32c)
+                    for meta in reply.message.chunks
+                }
+            chunks = sorted(set().union(*(set(found) for found in replicas.values())))
+            problems = []
+            buffer = memoryview(bytearray(64 << 20))
+            for chunk in chunks:
+                seen = {target_id: found.get(chunk) for target_id, found in replicas.items()}
+                if len({value for value in seen.values()}) != 1:
+                    problems.append({"chunk": list(chunk), "replicas": {str(t): v for t, v in seen.items()}})
+                    continue
+                if read:
+                    for target_id in chain.target_ids:
+                        length = seen[target_id][1]
+                        try:
+                            await client.storage.read_from_target(
+                                routing, chain_id, chain.chain_version, routing.targets[target_id], chunk[0],
+                                chunk[1], 0, length, buffer, relaxed=True)
+                        except Fs3Error as error:
+                            problems.append({"chunk": list(chunk), "target_id": target_id, "error": str(error)})
+            return {"chain_id": chain_id, "targets": chain.target_ids, "chunks": len(chunks), "problems": problems}
+        finally:
+            await client.close()
+
+    report = _run(main())
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        console.print(f"chain {chain_id}: {report['chunks']} chunks on targets {report['targets']}: "
+                      f"{len(report['problems'])} problems", markup=False, highlight=False)
+        for problem in report["problems"][:50]:
+            console.print(f"  {problem}", markup=False, highlight=False)
+    if report["problems"]:
+        raise typer.Exit(1)

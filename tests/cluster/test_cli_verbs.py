@@ -47,3 +47,18 @@ def test_namespace_verbs_and_chunk_inspection(cluster, tmp_path):
     assert missing.returncode == 1 and "ENOENT" in missing.stderr
     unknown = run_cli(cluster, "dump-chunkmeta", "999999", check=False)
     assert unknown.returncode == 1 and "UNKNOWN_TARGET" in unknown.stderr
+
+
+def test_verify_chain_compares_every_replica(cluster, tmp_path):
+    source = tmp_path / "data.bin"
+    source.write_bytes(os.urandom(6 << 20))
+    run_cli(cluster, "put", str(source), "/verify.bin")
+    chains = json.loads(run_cli(cluster, "chains", "--json").stdout)
+    total = 0
+    for chain in chains:
+        report = json.loads(run_cli(cluster, "verify-chain", str(chain["chain_id"]), "--read", "--json").stdout)
+        assert report["problems"] == [] and report["targets"] == chain["targets"]
+        total += report["chunks"]
+    assert total >= 6
+    missing = run_cli(cluster, "verify-chain", "4242", check=False)
+    assert missing.returncode == 1 and "UNKNOWN_CHAIN" in missing.stderr
