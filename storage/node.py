@@ -267,10 +267,11 @@ class StorageNode:
         routing = await self._check_chain_version(request.chain_id, request.chain_version)
         target = self._local_target(routing, request.chain_id, request.target_id, for_write=False)
         self._check_local_state(target.target_id, for_write=False)
-        meta = await target.get_meta(request.chunk_id)
+        meta, length = await target.read_with_meta(
+            request.chunk_id, request.offset, request.length, into, relaxed=request.relaxed
+        )
         if meta is None:
             return ReadResult(0, 0, 0, False)
-        length = await target.read(request.chunk_id, request.offset, request.length, into, relaxed=request.relaxed)
         return ReadResult(length, meta.committed_version, meta.length, True)
 
     # ---- chunk queries and removal -------------------------------------------
