@@ -152,6 +152,10 @@ def store_inode(txn: Transaction, inode: Inode) -> None:
     assert inode.inode_id > 0
     txn.set(keys.inode_key(inode.inode_id), encode_inode(inode))
     if inode.is_directory:
+        # The times written here came from a snapshot read of DTIM: conflict if
+        # someone changed them meanwhile (a utimes racing a setxattr), so the
+        # retry starts from their times instead of silently undoing them.
+        txn.add_read_conflict_key(keys.dir_times_key(inode.inode_id))
         txn.set(
             keys.dir_times_key(inode.inode_id),
             _TIMES.pack(_FORMAT, inode.atime_ns, inode.mtime_ns, inode.ctime_ns),
