@@ -17,12 +17,12 @@ Storage removal is idempotent, so a crash anywhere only repeats work.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import random
 
 from fs3.errors import Fs3Error
+from fs3.meta.components.background import BackgroundComponent
 from fs3.kv.interface import KvEngine, RetryPolicy, Transaction, run_transaction
 from fs3.meta.clock import Clock, WallClock
 from fs3.meta.components.chunk_remover import ChunkRemover
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 _SCAN_FACTOR = 4
 
 
-class ChunkGarbageCollector:
+class ChunkGarbageCollector(BackgroundComponent):
     def __init__(self, engine: KvEngine, remover: ChunkRemover, config: MetaConfig, *,
                  owner_id: int | None = None, clock: Clock | None = None) -> None:
         self._engine = engine
@@ -47,7 +47,7 @@ class ChunkGarbageCollector:
         self.owner_id = owner_id or random.SystemRandom().getrandbits(63) + 1
         self._policy = RetryPolicy(retries_max=config.op_retries_max, deadline_s=config.op_deadline_s)
         self._cursor: int | None = None
-        self._task: asyncio.Task | None = None
+        super().__init__()
         self.removed_files = 0
 
     # ---- one pass -------------------------------------------------------------
@@ -98,27 +98,10 @@ class ChunkGarbageCollector:
         if record is not None and record.claim_owner == self.owner_id:
             remove_gc_record(txn, inode_id)
 
-    # ---- background loop ------------------------------------------------------
-    def start(self) -> None:
-        assert self._task is None
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    name = "GC pass"
 
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        self._task = None
+    def _batch_size(self) -> int:
+        return self._config.gc_batch_size
 
-    async def _run(self) -> None:
-        while True:
-            finished = 0
-            try:
-                finished = await self.run_once()
-            except Exception:
-                logger.exception("GC pass failed")
-            if finished < self._config.gc_batch_size:
-                await asyncio.sleep(self._config.gc_interval_s)
+    def _interval_s(self) -> float:
+        return self._config.gc_interval_s

@@ -20,9 +20,9 @@ unlinked files. Pruning is idempotent; several services may run it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from fs3.meta.components.background import BackgroundComponent
 from fs3.kv.interface import KvEngine, RetryPolicy, Transaction, run_transaction
 from fs3.meta.clock import Clock, WallClock
 from fs3.meta.config import MetaConfig
@@ -34,13 +34,13 @@ __all__ = ["SessionPruner"]
 logger = logging.getLogger(__name__)
 
 
-class SessionPruner:
+class SessionPruner(BackgroundComponent):
     def __init__(self, engine: KvEngine, config: MetaConfig, *, clock: Clock | None = None) -> None:
         self._engine = engine
         self._config = config
         self._clock = clock or WallClock()
         self._policy = RetryPolicy(retries_max=config.op_retries_max, deadline_s=config.op_deadline_s)
-        self._task: asyncio.Task | None = None
+        super().__init__()
         self.pruned_sessions = 0
 
     def _timeout_ns(self) -> int:
@@ -92,25 +92,10 @@ class SessionPruner:
             if current is not None and now_ns - current > self._timeout_ns():
                 remove_client(txn, client_id)
 
-    # ---- background loop ------------------------------------------------------
-    def start(self) -> None:
-        assert self._task is None
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    name = "session prune pass"
 
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        self._task = None
+    def _batch_size(self) -> int:
+        return 1 << 62
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                logger.exception("session prune pass failed")
-            await asyncio.sleep(self._config.session_prune_interval_s)
+    def _interval_s(self) -> float:
+        return self._config.session_prune_interval_s

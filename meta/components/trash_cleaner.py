@@ -13,11 +13,10 @@ finds ENOENT.
 
 from __future__ import annotations
 
-import asyncio
 import errno
-import logging
 
 from fs3.errors import Fs3Error
+from fs3.meta.components.background import BackgroundComponent
 from fs3.kv.interface import KvEngine, RetryPolicy, Transaction, run_transaction
 from fs3.meta.clock import Clock, WallClock
 from fs3.meta.config import MetaConfig
@@ -28,7 +27,6 @@ from fs3.meta.types import PathAt, UserInfo
 
 __all__ = ["TrashCleaner"]
 
-logger = logging.getLogger(__name__)
 
 _ROOT = UserInfo(uid=0, gid=0)
 
@@ -38,7 +36,7 @@ def _ignore_missing(error: Fs3Error) -> None:
         raise error
 
 
-class TrashCleaner:
+class TrashCleaner(BackgroundComponent):
     def __init__(self, engine: KvEngine, operator: MetaOperator, config: MetaConfig, *,
                  clock: Clock | None = None) -> None:
         self._engine = engine
@@ -46,7 +44,7 @@ class TrashCleaner:
         self._config = config
         self._clock = clock or WallClock()
         self._policy = RetryPolicy(retries_max=config.op_retries_max, deadline_s=config.op_deadline_s)
-        self._task: asyncio.Task | None = None
+        super().__init__()
         self.removed_entries = 0
 
     async def run_once(self) -> int:
@@ -105,27 +103,10 @@ class TrashCleaner:
                 continue
             stack.extend(PathAt(parent=inode.inode_id, path=entry.name) for entry in listing.entries)
 
-    # ---- background loop ------------------------------------------------------
-    def start(self) -> None:
-        assert self._task is None
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    name = "trash clean pass"
 
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        self._task = None
+    def _batch_size(self) -> int:
+        return self._config.trash_clean_batch_size
 
-    async def _run(self) -> None:
-        while True:
-            deleted = 0
-            try:
-                deleted = await self.run_once()
-            except Exception:
-                logger.exception("trash clean pass failed")
-            if deleted < self._config.trash_clean_batch_size:
-                await asyncio.sleep(self._config.trash_clean_interval_s)
+    def _interval_s(self) -> float:
+        return self._config.trash_clean_interval_s
