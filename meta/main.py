@@ -95,7 +95,8 @@ class MetaServer:
         )
         operator = MetaOperator(self.engine, config=meta_config, capacity=self._current_capacity)
         remover = ChunkRemover(self.clients, self._routing, self._refresh_routing, timeout_s=self.config.rpc_timeout_s)
-        register_meta_service(self.server, operator, trim_chunks=remover.apply_trim)
+        register_meta_service(self.server, operator, trim_chunks=remover.apply_trim,
+                              stored_length=remover.stored_length)
         port = await self.server.start(self.config.host, self.config.port)
         metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(

@@ -6,15 +6,17 @@ Every handler is a few lines; validation, transactions and retries live in
 
 from __future__ import annotations
 
+import errno
 from typing import Awaitable, Callable
 
 from fs3._proto import meta_pb2
+from fs3.errors import Fs3Error
 from fs3.meta.codec import (
     attributes_from_proto, entry_to_proto, inode_to_proto, path_from_proto, statfs_to_proto, target_from_proto,
     user_from_proto,
 )
 from fs3.meta.operator import MetaOperator
-from fs3.meta.types import ChunkTrim
+from fs3.meta.types import ChunkTrim, Layout
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
@@ -22,9 +24,14 @@ __all__ = ["register_meta_service"]
 
 
 def register_meta_service(
-    server: RpcServer, operator: MetaOperator, *, trim_chunks: Callable[[ChunkTrim], Awaitable[None]] | None = None
+    server: RpcServer, operator: MetaOperator, *, trim_chunks: Callable[[ChunkTrim], Awaitable[None]] | None = None,
+    stored_length: Callable[[Layout, int], Awaitable[int]] | None = None,
 ) -> None:
-    """Args: trim_chunks: applies a shrinking truncate to storage before setattr replies (None: not done)."""
+    """Args:
+        trim_chunks: applies a shrinking truncate to storage before setattr replies (None: not done).
+        stored_length: the length a file's chunks on storage imply; a close after writes settles the
+            length from it (None: the writer's reported length only).
+    """
 
     async def stat(request: meta_pb2.StatRequest, context: RpcContext):
         inode = await operator.stat(user_from_proto(request.user), path_from_proto(request.path),
@@ -51,8 +58,19 @@ def register_meta_service(
         return meta_pb2.OpenResponse(inode=inode_to_proto(result.inode), session_id=result.session_id)
 
     async def close(request: meta_pb2.CloseRequest, context: RpcContext):
-        inode = await operator.close(user_from_proto(request.user), request.inode_id, request.client_id,
-                                     request.session_id, request.wrote, request.length_hint)
+        user = user_from_proto(request.user)
+        length_hint = request.length_hint
+        if request.wrote and stored_length is not None:
+            try:
+                current = await operator.stat_inode(user, request.inode_id)
+            except Fs3Error as error:
+                if error.code != errno.ENOENT:
+                    raise
+                current = None  # removed while open: nothing to settle, close still clears the session
+            if current is not None and current.layout is not None:
+                length_hint = max(length_hint, await stored_length(current.layout, request.inode_id))
+        inode = await operator.close(user, request.inode_id, request.client_id,
+                                     request.session_id, request.wrote, length_hint)
         response = meta_pb2.CloseResponse()
         if inode is not None:
             response.inode.CopyFrom(inode_to_proto(inode))

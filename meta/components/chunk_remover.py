@@ -87,6 +87,27 @@ class ChunkRemover:
         ))
         return sum(response.removed for response in responses)
 
+    async def stored_length(self, layout: Layout, inode_id: int) -> int:
+        """The file length its chunks on storage imply: the end of the highest chunk, over every chain.
+
+        Close and fsync settle a file's length with this, so data written by
+        any client counts even if the writer never reported it.
+        """
+        chains = await self._chains(layout)
+
+        def build_for(chain_id: int, chain_version: int) -> Message:
+            return storage_pb2.QueryLastChunkRequest(chain_id=chain_id, inode_id=inode_id)
+
+        responses = await asyncio.gather(*(
+            self._call_head(chain_id, StorageMethod.QUERY_LAST_CHUNK, build_for, storage_pb2.QueryLastChunkResponse)
+            for chain_id in chains
+        ))
+        return max(
+            (response.meta.chunk.chunk_index * layout.chunk_size + response.meta.length
+             for response in responses if response.exists),
+            default=0,
+        )
+
     async def apply_trim(self, trim: ChunkTrim) -> None:
         """Drop the chunks past a truncated file's end and cut its last chunk."""
         await self.remove_from(trim.layout, trim.inode_id, trim.first_removed_chunk)

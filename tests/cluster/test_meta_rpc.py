@@ -104,3 +104,29 @@ def test_mknod_xattrs_statfs_layout(cluster):
                 assert await file.read() == data
 
     run_async(body())
+
+
+def test_close_settles_the_length_from_storage(cluster):
+    """A writer that under-reports its length (or died before reporting) does not shorten the
+    file: close after writes takes the length the chunks on storage imply."""
+    from fs3._proto import meta_pb2
+    from fs3.client import Fs3Client
+    from fs3.net.methods import MetaMethod
+
+    async def main() -> None:
+        client = await Fs3Client.connect(cluster.mgmtd_addresses)
+        try:
+            data = os.urandom((3 << 20) + 5)
+            file = await client.open("/settle.bin", "wb")
+            await file.pwrite(data, 0)
+            file.closed = True  # close by hand below, reporting nothing written
+            await client.meta.call(MetaMethod.CLOSE, meta_pb2.CloseRequest(
+                user=client.user, inode_id=file.stat.inode_id, client_id=client.client_id,
+                session_id=file.session_id, wrote=True, length_hint=0))
+            assert (await client.stat("/settle.bin")).length == len(data)
+            async with await client.open("/settle.bin", "rb") as reader:
+                assert await reader.read() == data
+        finally:
+            await client.close()
+
+    run_async(main())
