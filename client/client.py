@@ -30,6 +30,7 @@ from fs3.net.client import ClientConfig as RpcClientConfig
 from fs3.net.client import RpcClientPool
 from fs3.net.methods import MetaMethod
 from fs3.tuning import tune_malloc
+from fs3.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -177,13 +178,8 @@ class Fs3Client:
                 logger.debug("client heartbeat failed: %s", error)
 
     async def close(self) -> None:
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            try:
-                await self._heartbeat_task
-            except asyncio.CancelledError:
-                pass
-            self._heartbeat_task = None
+        await stop_tasks(self._heartbeat_task)
+        self._heartbeat_task = None
         await self.routing.stop()
         await self.rpc.close()
         await self.mgmtd.close()

@@ -23,6 +23,7 @@ from fs3.storage.replication.local_state import TargetLocalStates
 from fs3.storage.replication.resync import ResyncWorker
 from fs3.storage.service import register_storage_service
 from fs3.storage.target import StorageTarget
+from fs3.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +105,7 @@ class StorageServer:
     async def stop(self) -> None:
         if self.resync is not None:
             await self.resync.stop()
-        if self._follow_task is not None:
-            self._follow_task.cancel()
-            try:
-                await self._follow_task
-            except asyncio.CancelledError:
-                pass
+        await stop_tasks(self._follow_task)
         await self.server.stop()
         if self.agent is not None:
             await self.agent.stop()

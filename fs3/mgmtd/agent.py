@@ -16,8 +16,9 @@ import time
 from typing import Awaitable, Callable
 
 from fs3.errors import Fs3Error, StatusCode
-from fs3.mgmtd.client import MgmtdClient
+from fs3.mgmtd.client import MgmtdClient, RoutingWatcher
 from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
+from fs3.tasks import stop_tasks
 
 __all__ = ["NodeAgent"]
 
@@ -46,22 +47,22 @@ class NodeAgent:
         )
         self.heartbeat_interval_s = heartbeat_interval_s
         self.target_reports = target_reports
-        self.routing = RoutingInfo()
+        # Refreshed when a heartbeat reply names a newer routing version, never polled.
+        self._routing = RoutingWatcher(mgmtd)
         self._task: asyncio.Task | None = None
-        self._refresh_lock = asyncio.Lock()
         # time.monotonic() when the last successful heartbeat was *sent* (0: never): the lease starts there,
         # never later than the cluster manager's own clock for it.
         self.last_heartbeat_ok = 0.0
 
+    @property
+    def routing(self) -> RoutingInfo:
+        return self._routing.routing
+
     def current_routing(self) -> RoutingInfo:
-        return self.routing
+        return self._routing.routing
 
     async def refresh_routing(self) -> RoutingInfo:
-        async with self._refresh_lock:
-            routing = await self.mgmtd.get_routing_info(self.routing.routing_version)
-            if routing is not None:
-                self.routing = routing
-        return self.routing
+        return await self._routing.refresh()
 
     async def start(self, *, startup_timeout_s: float = 30.0) -> None:
         """Register (retrying while the manager starts), heartbeat once, start the loop."""
@@ -110,11 +111,6 @@ class NodeAgent:
                 logger.exception("heartbeat failed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
         await self.mgmtd.close()

@@ -20,6 +20,7 @@ from fs3.config import parse_address
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.service import FS3_CODE_METADATA_KEY
 from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
+from fs3.tasks import stop_tasks
 
 __all__ = ["MgmtdClient", "RoutingWatcher"]
 
@@ -166,10 +167,5 @@ class RoutingWatcher:
                 logger.debug("routing refresh failed: %s", error)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None

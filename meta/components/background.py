@@ -12,6 +12,8 @@ import abc
 import asyncio
 import logging
 
+from fs3.tasks import stop_tasks
+
 __all__ = ["BackgroundComponent"]
 
 logger = logging.getLogger(__name__)
@@ -38,13 +40,7 @@ class BackgroundComponent(abc.ABC):
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        await stop_tasks(self._task)
         self._task = None
 
     async def _run(self) -> None:

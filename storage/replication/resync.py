@@ -41,6 +41,7 @@ from fs3.routing import LocalState, PublicState, RoutingInfo
 from fs3.storage.chunk_engine import ChunkId, ChunkMeta
 from fs3.storage.node import StorageNode
 from fs3.storage.target import StorageTarget
+from fs3.tasks import stop_tasks
 
 __all__ = [
     "ResyncPlan",
@@ -159,14 +160,7 @@ class ResyncWorker:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        tasks = [task for task in (self._task, *self._running.values()) if task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await stop_tasks(self._task, *self._running.values())
         self._task = None
         self._running.clear()
 
