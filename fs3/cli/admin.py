@@ -22,6 +22,28 @@ from fs3.errors import Fs3Error, StatusCode
 from fs3.net.methods import StorageMethod
 
 
+__all__ = ["nodes", "targets", "chains", "chain_tables", "query_chunk", "dump_chunkmeta", "verify_chain"]
+
+
+def _target_rpc(client, target_id: int):
+    """The RPC client of the storage node holding `target_id`."""
+    routing = client.routing.routing
+    target = routing.targets.get(target_id)
+    if target is None:
+        raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"target {target_id} does not exist")
+    node = routing.nodes[target.node_id]
+    return client.rpc.get(node.host, node.port)
+
+
+async def _dump_chunk_meta(client, target_id: int) -> list:
+    """Every chunk's metadata on one target (protobuf ChunkMeta messages)."""
+    reply = await _target_rpc(client, target_id).call(
+        StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest(target_id=target_id),
+        storage_pb2.DumpChunkMetaResponse,
+    )
+    return list(reply.message.chunks)
+
+
 async def _cluster_routing(mgmtd: str | None):
     from fs3.mgmtd.client import MgmtdClient
 
@@ -117,12 +139,10 @@ def query_chunk(
             chain_id = stat.layout.chain_of_chunk(routing, index)
             rows = []
             for target_id in routing.chains[chain_id].target_ids:
-                target = routing.targets[target_id]
-                node = routing.nodes[target.node_id]
                 row = {"target_id": target_id, "chain_id": chain_id,
-                       "public_state": target.public_state.name.lower()}
+                       "public_state": routing.targets[target_id].public_state.name.lower()}
                 try:
-                    reply = await client.rpc.get(node.host, node.port).call(
+                    reply = await _target_rpc(client, target_id).call(
                         StorageMethod.QUERY_CHUNK,
                         storage_pb2.QueryChunkRequest(
                             chain_id=chain_id, target_id=target_id,
@@ -157,20 +177,11 @@ def dump_chunkmeta(
     async def main():
         client = await _client(mgmtd)
         try:
-            routing = client.routing.routing
-            target = routing.targets.get(target_id)
-            if target is None:
-                raise Fs3Error(StatusCode.UNKNOWN_TARGET, f"target {target_id} does not exist")
-            node = routing.nodes[target.node_id]
-            reply = await client.rpc.get(node.host, node.port).call(
-                StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest(target_id=target_id),
-                storage_pb2.DumpChunkMetaResponse,
-            )
             return [
                 {"inode_id": meta.chunk.inode_id, "chunk_index": meta.chunk.chunk_index,
                  "committed_version": meta.committed_version, "pending_version": meta.pending_version,
                  "chain_version": meta.chain_version, "length": meta.length, "crc32c": f"{meta.crc32c:08x}"}
-                for meta in reply.message.chunks
+                for meta in await _dump_chunk_meta(client, target_id)
             ]
         finally:
             await client.close()
@@ -178,9 +189,6 @@ def dump_chunkmeta(
     rows = _run(main())
     _print_rows(rows, ["inode_id", "chunk_index", "committed_version", "pending_version", "chain_version",
                        "length", "crc32c"], f"target {target_id}", as_json)
-
-
-__all__ = ["nodes", "targets", "chains", "chain_tables", "query_chunk", "dump_chunkmeta", "verify_chain"]
 
 
 @app.command("verify-chain")
@@ -201,19 +209,15 @@ def verify_chain(
                 raise Fs3Error(StatusCode.UNKNOWN_CHAIN, f"chain {chain_id} does not exist")
             replicas: dict[int, dict[tuple[int, int], tuple]] = {}
             for target_id in chain.target_ids:
-                target = routing.targets[target_id]
-                node = routing.nodes[target.node_id]
-                reply = await client.rpc.get(node.host, node.port).call(
-                    StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest(target_id=target_id),
-                    storage_pb2.DumpChunkMetaResponse,
-                )
                 replicas[target_id] = {
                     (meta.chunk.inode_id, meta.chunk.chunk_index): (meta.committed_version, meta.length, meta.crc32c)
-                    for meta in reply.message.chunks
+                    for meta in await _dump_chunk_meta(client, target_id)
                 }
             chunks = sorted(set().union(*(set(found) for found in replicas.values())))
             problems = []
-            buffer = memoryview(bytearray(64 << 20))
+            largest_bytes = max((length for found in replicas.values() for _version, length, _crc in found.values()),
+                                default=0)
+            buffer = memoryview(bytearray(largest_bytes)) if read else None
             for chunk in chunks:
                 seen = {target_id: found.get(chunk) for target_id, found in replicas.items()}
                 if len({value for value in seen.values()}) != 1:

@@ -79,6 +79,31 @@ async def _client(mgmtd: str | None):
     return await Fs3Client.connect(_mgmtd_addresses(mgmtd))
 
 
+def _with_client(mgmtd: str | None, body):
+    """Connect, return `await body(client)`, close; failures become one line and exit 1."""
+
+    async def main():
+        client = await _client(mgmtd)
+        try:
+            return await body(client)
+        finally:
+            await client.close()
+
+    return _run(main())
+
+
+def _copy(mgmtd: str | None, copy) -> None:
+    """Run one whole-file copy (`copy(client)` returns bytes copied) and report its rate."""
+
+    async def timed(client):
+        started = time.perf_counter()
+        count = await copy(client)
+        return count, time.perf_counter() - started
+
+    count, seconds = _with_client(mgmtd, timed)
+    error_console.print(f"{count} bytes in {seconds:.2f}s ({count / max(seconds, 1e-9) / 1e6:.0f} MB/s)")
+
+
 # ---- local cluster -------------------------------------------------------------
 @local_app.command("up")
 def local_up(
@@ -259,15 +284,7 @@ def ls(path: Annotated[str, typer.Argument()] = "/", mgmtd: MgmtdOption = None, 
 @app.command("stat")
 def stat_command(path: str, mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     """Show a file's or directory's attributes and layout."""
-
-    async def main():
-        client = await _client(mgmtd)
-        try:
-            return await client.stat(path)
-        finally:
-            await client.close()
-
-    info = _run(main())
+    info = _with_client(mgmtd, lambda client: client.stat(path))
     document = {
         "path": path, "inode_id": info.inode_id, "type": info.type, "mode": oct(info.mode), "uid": info.uid,
         "gid": info.gid, "nlink": info.nlink, "length": info.length, "atime_ns": info.atime_ns,
@@ -288,15 +305,7 @@ def stat_command(path: str, mgmtd: MgmtdOption = None, as_json: JsonOption = Fal
 def mkdir(path: str, parents: Annotated[bool, typer.Option("-p", "--parents")] = False,
           mode: Annotated[str, typer.Option(help="octal permission bits")] = "755", mgmtd: MgmtdOption = None) -> None:
     """Create a directory."""
-
-    async def main():
-        client = await _client(mgmtd)
-        try:
-            await client.mkdir(path, int(mode, 8), parents=parents)
-        finally:
-            await client.close()
-
-    _run(main())
+    _with_client(mgmtd, lambda client: client.mkdir(path, int(mode, 8), parents=parents))
 
 
 @app.command("rm")
@@ -365,15 +374,7 @@ def rmtree(path: str,
 @app.command("mv")
 def mv(source: str, destination: str, mgmtd: MgmtdOption = None) -> None:
     """Rename a file or directory (atomic)."""
-
-    async def main():
-        client = await _client(mgmtd)
-        try:
-            await client.rename(source, destination)
-        finally:
-            await client.close()
-
-    _run(main())
+    _with_client(mgmtd, lambda client: client.rename(source, destination))
 
 
 @app.command("put")
@@ -382,36 +383,14 @@ def put(local: str, remote: str, mgmtd: MgmtdOption = None,
     """Copy a local file into fs3."""
     if not os.path.isfile(local):
         _fail(f"{local}: not a regular file")
-
-    async def main():
-        client = await _client(mgmtd)
-        try:
-            started = time.perf_counter()
-            count = await client.put(local, remote, depth=depth)
-            return count, time.perf_counter() - started
-        finally:
-            await client.close()
-
-    count, seconds = _run(main())
-    error_console.print(f"{count} bytes in {seconds:.2f}s ({count / max(seconds, 1e-9) / 1e6:.0f} MB/s)")
+    _copy(mgmtd, lambda client: client.put(local, remote, depth=depth))
 
 
 @app.command("get")
 def get(remote: str, local: str, mgmtd: MgmtdOption = None,
         depth: Annotated[int, typer.Option(help="1 MiB blocks in flight")] = 16) -> None:
     """Copy an fs3 file to a local file."""
-
-    async def main():
-        client = await _client(mgmtd)
-        try:
-            started = time.perf_counter()
-            count = await client.get(remote, local, depth=depth)
-            return count, time.perf_counter() - started
-        finally:
-            await client.close()
-
-    count, seconds = _run(main())
-    error_console.print(f"{count} bytes in {seconds:.2f}s ({count / max(seconds, 1e-9) / 1e6:.0f} MB/s)")
+    _copy(mgmtd, lambda client: client.get(remote, local, depth=depth))
 
 
 @app.command("bench")
