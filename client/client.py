@@ -391,47 +391,43 @@ class Fs3Client:
             file.position = stat.length
         return file
 
-    async def write_chunks(self, stat: FileStat, offset: int, data: memoryview) -> None:
-        """Write `data` at `offset` of a file, all its chunks in parallel (bounded)."""
+    async def _each_chunk(self, stat: FileStat, offset: int, buffer: memoryview, transfer) -> None:
+        """Run `transfer(chain_id, span, piece)` for every chunk `[offset, offset+len(buffer))`
+        touches, in parallel (bounded by inflight_chunks_max); `piece` is the span's slice of buffer."""
         layout = stat.layout
         assert layout is not None, "file without layout"
-        routing = self.routing.routing
+        chains = layout.chains(self.routing.routing)  # once per call, not once per chunk
 
-        async def write_one(span) -> None:
+        async def one(span) -> None:
             async with self.inflight_chunks:
-                chain_id = layout.chain_of_chunk(routing, span.chunk_index)
-                piece = data[span.offset_in_range : span.offset_in_range + span.length]
-                await self.storage.write_chunk(
-                    chain_id, stat.inode_id, span.chunk_index, span.offset_in_chunk, piece, layout.chunk_size
-                )
+                piece = buffer[span.offset_in_range : span.offset_in_range + span.length]
+                await transfer(chains[span.chunk_index % len(chains)], span, piece)
 
-        spans = list(split_range(offset, len(data), layout.chunk_size))
+        spans = list(split_range(offset, len(buffer), layout.chunk_size))
         if len(spans) == 1:
-            await write_one(spans[0])
+            await one(spans[0])
         else:
-            await asyncio.gather(*(write_one(span) for span in spans))
+            await asyncio.gather(*(one(span) for span in spans))
+
+    async def write_chunks(self, stat: FileStat, offset: int, data: memoryview) -> None:
+        """Write `data` at `offset` of a file, all its chunks in parallel (bounded)."""
+
+        async def write(chain_id: int, span, piece: memoryview) -> None:
+            await self.storage.write_chunk(chain_id, stat.inode_id, span.chunk_index, span.offset_in_chunk, piece,
+                                           stat.layout.chunk_size)
+
+        await self._each_chunk(stat, offset, data, write)
 
     async def read_chunks(self, stat: FileStat, offset: int, into: memoryview) -> None:
         """Fill `into` from `offset`; holes and bytes past a chunk's end read as zeros."""
-        layout = stat.layout
-        assert layout is not None, "file without layout"
-        routing = self.routing.routing
 
-        async def read_one(span) -> None:
-            async with self.inflight_chunks:
-                chain_id = layout.chain_of_chunk(routing, span.chunk_index)
-                piece = into[span.offset_in_range : span.offset_in_range + span.length]
-                count = await self.storage.read_chunk(
-                    chain_id, stat.inode_id, span.chunk_index, span.offset_in_chunk, span.length, piece
-                )
-                if count < span.length:
-                    piece[count:] = bytes(span.length - count)
+        async def read(chain_id: int, span, piece: memoryview) -> None:
+            count = await self.storage.read_chunk(chain_id, stat.inode_id, span.chunk_index, span.offset_in_chunk,
+                                                  span.length, piece)
+            if count < span.length:
+                piece[count:] = bytes(span.length - count)
 
-        spans = list(split_range(offset, len(into), layout.chunk_size))
-        if len(spans) == 1:
-            await read_one(spans[0])
-        else:
-            await asyncio.gather(*(read_one(span) for span in spans))
+        await self._each_chunk(stat, offset, into, read)
 
     # ---- whole-file helpers ---------------------------------------------------
     async def put(self, local_path: str, remote_path: str | bytes, *, block_bytes: int = 1 << 20, depth: int = 16) -> int:
