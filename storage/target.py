@@ -13,20 +13,9 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator
 
-import crc32c
-
-from fs3.errors import Fs3Error, StatusCode
 from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId, ChunkMeta
 
 __all__ = ["StorageTarget"]
-
-
-def _checked_write(write, chunk_id: ChunkId, offset: int, data: memoryview, payload_crc32c: int, **kwargs) -> ChunkMeta:
-    """Verify the payload's checksum, then write; runs in an I/O thread so the
-    checksum (a pass over the payload) never holds up the event loop."""
-    if crc32c.crc32c(data) != payload_crc32c:
-        raise Fs3Error(StatusCode.CHECKSUM_MISMATCH, "payload checksum does not match; nothing written")
-    return write(chunk_id, offset, data, **kwargs)
 
 
 class _ChunkLocks:
@@ -66,14 +55,14 @@ class StorageTarget:
 
     async def write_pending(self, chunk_id: ChunkId, offset: int, data: memoryview, *, chunk_size: int,
                             chain_version: int, full_chunk_replace: bool, payload_crc32c: int) -> ChunkMeta:
-        return await self._run(_checked_write, self.engine.write_pending, chunk_id, offset, data, payload_crc32c,
+        return await self._run(self.engine.write_pending, chunk_id, offset, data, payload_crc32c=payload_crc32c,
                                chunk_size=chunk_size, chain_version=chain_version,
                                full_chunk_replace=full_chunk_replace)
 
     async def write_committed(self, chunk_id: ChunkId, offset: int, data: memoryview, *, chunk_size: int,
                               chain_version: int, full_chunk_replace: bool, payload_crc32c: int,
                               committed_version: int = 0) -> ChunkMeta:
-        return await self._run(_checked_write, self.engine.write_committed, chunk_id, offset, data, payload_crc32c,
+        return await self._run(self.engine.write_committed, chunk_id, offset, data, payload_crc32c=payload_crc32c,
                                chunk_size=chunk_size, chain_version=chain_version,
                                full_chunk_replace=full_chunk_replace, committed_version=committed_version)
 

@@ -100,6 +100,12 @@ def _byte_view(data: memoryview | bytes | bytearray) -> memoryview:
     return view
 
 
+def _check_payload_crc32c(actual: int, expected: int) -> None:
+    if actual != expected:
+        raise Fs3Error(StatusCode.CHECKSUM_MISMATCH,
+                       f"payload checksum {actual:08x} does not match {expected:08x}; nothing written")
+
+
 def _is_aligned(view: memoryview) -> bool:
     address = buffer_address(view)
     return address is not None and address % DIRECT_IO_ALIGNMENT_BYTES == 0
@@ -407,7 +413,8 @@ class ChunkEngine:
     # -------------------------------------------------------------- writes
 
     def write_pending(self, chunk_id: ChunkId, offset: int, data: memoryview | bytes, *, chunk_size: int,
-                      chain_version: int, full_chunk_replace: bool = False) -> ChunkMeta:
+                      chain_version: int, full_chunk_replace: bool = False,
+                      payload_crc32c: int | None = None) -> ChunkMeta:
         """Store the committed content with `data` applied at `offset` (or
         exactly `data` if `full_chunk_replace`) as pending version
         committed + 1, replacing any older pending version.
@@ -416,15 +423,18 @@ class ChunkEngine:
             Fs3Error(BAD_REQUEST / OFFSET_OUT_OF_RANGE): bad arguments; nothing written.
             Fs3Error(ENOSPC): disk or capacity full; nothing changed.
             Fs3Error(CHUNK_CORRUPTED): the committed content fails its checksum.
+            Fs3Error(CHECKSUM_MISMATCH): `data` does not match `payload_crc32c` (when
+                given; checked in the pass that checksums the new content); nothing written.
         """
         patch = _byte_view(data)
         self._check_write(offset, len(patch), chunk_size, chain_version, full_chunk_replace)
         return self._write_version(chunk_id, chunk_size, chain_version, commit=False,
-                                   plan_for=lambda record: _plan_write(record, offset, patch, full_chunk_replace))
+                                   plan_for=lambda record: _plan_write(record, offset, patch, full_chunk_replace),
+                                   payload_crc32c=payload_crc32c)
 
     def write_committed(self, chunk_id: ChunkId, offset: int, data: memoryview | bytes, *, chunk_size: int,
                         chain_version: int, full_chunk_replace: bool = False,
-                        committed_version: int = 0) -> ChunkMeta:
+                        committed_version: int = 0, payload_crc32c: int | None = None) -> ChunkMeta:
         """`write_pending` and `commit` in one metadata statement (the tail's
         path, and replication factor 1). Drops any pending version.
 
@@ -437,7 +447,7 @@ class ChunkEngine:
             raise Fs3Error(StatusCode.BAD_REQUEST, f"committed version {committed_version} needs a full chunk replace")
         return self._write_version(chunk_id, chunk_size, chain_version, commit=True,
                                    plan_for=lambda record: _plan_write(record, offset, patch, full_chunk_replace),
-                                   version=committed_version)
+                                   version=committed_version, payload_crc32c=payload_crc32c)
 
     def truncate(self, chunk_id: ChunkId, length: int, *, chain_version: int) -> ChunkMeta:
         """Commit a new version holding the first `length` bytes of the
@@ -524,7 +534,8 @@ class ChunkEngine:
                            f"write of {length} bytes at {offset} beyond chunk size {chunk_size}")
 
     def _write_version(self, chunk_id: ChunkId, chunk_size: int, chain_version: int, *, commit: bool,
-                       plan_for: Callable[[ChunkRecord | None], _WritePlan], version: int = 0) -> ChunkMeta:
+                       plan_for: Callable[[ChunkRecord | None], _WritePlan], version: int = 0,
+                       payload_crc32c: int | None = None) -> ChunkMeta:
         """Write a new version into a free slot, publish it in one metadata
         statement, then free the slots it replaced."""
         with self._chunk_locks.hold(chunk_id):
@@ -557,7 +568,7 @@ class ChunkEngine:
             published = False
             try:
                 crc32c = self._write_slot(files[0], slot, plan, files[1] if base_slot is not None else None,
-                                          base_slot)
+                                          base_slot, payload_crc32c)
                 new_record = self._next_record(chunk_id, record, commit, chain_version, version, slot.encode(),
                                                plan.new_length, crc32c)
                 with self._lock:
@@ -594,15 +605,20 @@ class ChunkEngine:
                                    pending_slot=slot, pending_length=length, pending_crc32c=crc32c)
 
     def _write_slot(self, slot_file: SlotFile, slot: Slot, plan: _WritePlan, base_file: SlotFile | None,
-                    base_slot: Slot | None) -> int:
-        """Write the new version's whole content into its slot; returns its CRC32C."""
+                    base_slot: Slot | None, payload_crc32c: int | None) -> int:
+        """Write the new version's whole content into its slot; returns its CRC32C.
+
+        The payload's checksum (when given) is checked before a byte is written;
+        when the payload is the whole new content that is the same pass."""
         zero_copy = plan.base_length == 0 and plan.patch_offset == 0 and len(plan.patch) == plan.new_length
         if zero_copy and self.direct_io and not _is_aligned(plan.patch):
             zero_copy = False  # copy into an aligned pooled buffer so the write can still be direct
         try:
             if zero_copy:
-                crc32c = self._write_patch(slot_file, slot.offset, plan.patch)
+                crc32c = self._write_patch(slot_file, slot.offset, plan.patch, payload_crc32c)
             else:
+                if payload_crc32c is not None:
+                    _check_payload_crc32c(_crc32c(plan.patch), payload_crc32c)
                 crc32c = self._write_streamed(slot_file, slot.offset, plan, base_file,
                                               base_slot.offset if base_slot else 0)
             if self.config.data_fsync:
@@ -611,10 +627,12 @@ class ChunkEngine:
             raise disk_error(error, f"writing slot {slot}") from error
         return crc32c
 
-    def _write_patch(self, slot_file: SlotFile, base: int, patch: memoryview) -> int:
+    def _write_patch(self, slot_file: SlotFile, base: int, patch: memoryview, payload_crc32c: int | None) -> int:
         """The new content is exactly the caller's buffer: write it without
         copying (an unaligned tail through the page cache)."""
         crc32c = _crc32c(patch)
+        if payload_crc32c is not None:
+            _check_payload_crc32c(crc32c, payload_crc32c)
         aligned_length = round_down(len(patch)) if slot_file.direct_fd >= 0 else 0
         if aligned_length:
             write_full(slot_file.direct_fd, slot_file.buffered_fd, patch[:aligned_length], base)

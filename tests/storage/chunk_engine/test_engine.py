@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 
+import crc32c
 import pytest
 
 from fs3.errors import Fs3Error, StatusCode
@@ -54,6 +55,31 @@ def test_write_committed_then_read_whole(engine, length, aligned_source):
     exact = aligned_buffer(length)
     assert engine.read(CHUNK, 0, length, exact) == length
     assert bytes(exact) == content
+
+
+@pytest.mark.parametrize("case", ["whole aligned", "whole unaligned", "partial"])
+@pytest.mark.parametrize("commit", [True, False])
+def test_payload_checksum_mismatch_writes_nothing(engine, case, commit):
+    """A payload whose CRC32C differs from the one the sender computed is refused
+    before anything is stored; a matching checksum is accepted the same way."""
+    engine.write_committed(CHUNK, 0, pattern(SIZE, 1), chunk_size=SIZE, chain_version=1)
+    before = engine.get_meta(CHUNK)
+    slots_before = used_slots(engine)
+    data = pattern(SIZE if case != "partial" else 5000, 2)
+    if case == "whole aligned":
+        source = aligned_buffer(len(data))
+        source[:] = data
+    else:
+        source = data
+    write = engine.write_committed if commit else engine.write_pending
+    expect_error(StatusCode.CHECKSUM_MISMATCH, write, CHUNK, 0, source, chunk_size=SIZE, chain_version=1,
+                 full_chunk_replace=case != "partial", payload_crc32c=crc32c.crc32c(data) ^ 1)
+    assert engine.get_meta(CHUNK) == before
+    assert used_slots(engine) == slots_before
+    assert read_all(engine, CHUNK) == pattern(SIZE, 1)
+    meta = write(CHUNK, 0, source, chunk_size=SIZE, chain_version=1, full_chunk_replace=case != "partial",
+                 payload_crc32c=crc32c.crc32c(data))
+    assert meta.committed_version == (2 if commit else 1)
 
 
 def test_partial_write_applies_update_and_zero_fills_gap(engine):
