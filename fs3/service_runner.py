@@ -6,17 +6,19 @@ SIGINT trigger a clean stop; the process exits non-zero if start fails.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
 import sys
-from typing import Protocol
+from typing import Callable, Protocol
 
 import uvloop
 
+from fs3.config import load_config
 from fs3.tuning import tune_malloc
 
-__all__ = ["Service", "run_service", "setup_logging"]
+__all__ = ["Service", "run_service", "service_main", "setup_logging"]
 
 
 class Service(Protocol):
@@ -53,3 +55,13 @@ def run_service(service: Service) -> int:
         return 0
 
     return uvloop.run(main())
+
+
+def service_main(description: str, config_type: type, make_service: Callable[[object], Service], name: str) -> int:
+    """The whole `main()` of a service process: `--config FILE`, logging, run until signalled."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args()
+    config = load_config(config_type, args.config)
+    setup_logging(config.log_level, f"{name}-{config.node_id}")
+    return run_service(make_service(config))

@@ -6,12 +6,11 @@ namespace, and any of them answers any request.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import time
 
-from fs3.config import MetaServiceConfig, load_config
+from fs3.config import MetaServiceConfig
 from fs3.kv import open_engine
 from fs3.meta.components.chunk_remover import ChunkRemover
 from fs3.meta.components.gc import ChunkGarbageCollector
@@ -28,7 +27,7 @@ from fs3.mgmtd.client import MgmtdClient
 from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
 from fs3.routing import NodeType, RoutingInfo
-from fs3.service_runner import run_service, setup_logging
+from fs3.service_runner import service_main
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +127,7 @@ class MetaServer:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="fs3 metadata service")
-    parser.add_argument("--config", required=True)
-    args = parser.parse_args()
-    config = load_config(MetaServiceConfig, args.config)
-    setup_logging(config.log_level, f"meta-{config.node_id}")
-    return run_service(MetaServer(config))
+    return service_main("fs3 metadata service", MetaServiceConfig, MetaServer, "meta")
 
 
 if __name__ == "__main__":

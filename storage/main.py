@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from fs3.config import StorageServiceConfig, load_config
+from fs3.config import StorageServiceConfig
 from fs3.metrics import start_metrics_endpoint
 from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
 from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
 from fs3.routing import NodeType
-from fs3.service_runner import run_service, setup_logging
+from fs3.service_runner import service_main
 from fs3.storage.chunk_engine import ChunkEngineConfig
 from fs3.storage.lease import HeartbeatLease
 from fs3.storage.node import StorageNode
@@ -116,12 +115,7 @@ class StorageServer:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="fs3 storage service")
-    parser.add_argument("--config", required=True)
-    args = parser.parse_args()
-    config = load_config(StorageServiceConfig, args.config)
-    setup_logging(config.log_level, f"storage-{config.node_id}")
-    return run_service(StorageServer(config))
+    return service_main("fs3 storage service", StorageServiceConfig, StorageServer, "storage")
 
 
 if __name__ == "__main__":

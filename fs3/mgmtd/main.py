@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
@@ -10,14 +9,14 @@ import os
 import grpc
 
 from fs3._proto import mgmtd_pb2_grpc
-from fs3.config import MgmtdConfig, load_config
+from fs3.config import MgmtdConfig
 from fs3.kv import open_engine
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.http_api import AdminHttpServer, build_admin_app
 from fs3.mgmtd.lease import PrimaryLease
 from fs3.mgmtd.manager import ClusterManager
 from fs3.mgmtd.service import ClusterManagerService
-from fs3.service_runner import run_service, setup_logging
+from fs3.service_runner import service_main
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +115,7 @@ class MgmtdServer:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="fs3 cluster manager")
-    parser.add_argument("--config", required=True)
-    args = parser.parse_args()
-    config = load_config(MgmtdConfig, args.config)
-    setup_logging(config.log_level, f"mgmtd-{config.node_id}")
-    return run_service(MgmtdServer(config))
+    return service_main("fs3 cluster manager", MgmtdConfig, MgmtdServer, "mgmtd")
 
 
 if __name__ == "__main__":
