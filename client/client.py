@@ -565,6 +565,22 @@ class Fs3File:
         self.position = base + offset
         return self.position
 
+    async def fsync(self) -> FileStat:
+        """Writes are acknowledged by every replica before pwrite returns; fsync makes the length
+        durable, settled by the metadata service from what storage holds (so it counts other
+        clients' writes too), and refreshes this file's view of it."""
+        self._check_open()
+        if not self.writable:
+            raise Fs3Error(errno.EBADF, "file not open for writing")
+        client = self.client
+        response = await client.meta.call(
+            MetaMethod.SET_LENGTH,
+            meta_pb2.SetLengthRequest(user=client.user, inode_id=self.stat.inode_id, length=self.written_end,
+                                      only_grow=True, settle=True),
+        )
+        self.stat = _stat_from_inode(response.inode)
+        return self.stat
+
     async def close(self) -> None:
         if self.closed:
             return

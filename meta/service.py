@@ -10,7 +10,7 @@ import errno
 from typing import Awaitable, Callable
 
 from fs3._proto import meta_pb2
-from fs3.errors import Fs3Error
+from fs3.errors import Fs3Error, fs_error
 from fs3.meta.codec import (
     attributes_from_proto, entry_to_proto, inode_to_proto, path_from_proto, statfs_to_proto, target_from_proto,
     user_from_proto,
@@ -57,18 +57,25 @@ def register_meta_service(
                                      request.client_id)
         return meta_pb2.OpenResponse(inode=inode_to_proto(result.inode), session_id=result.session_id)
 
+    async def settled_length(user, inode_id: int, length_hint: int) -> int:
+        """The writer's length or, if larger, what the file's chunks on storage imply."""
+        if stored_length is None:
+            return length_hint
+        try:
+            current = await operator.stat_inode(user, inode_id)
+        except Fs3Error as error:
+            if error.code != errno.ENOENT:
+                raise
+            return length_hint  # removed while open: nothing to settle, close still clears the session
+        if current.layout is None:
+            return length_hint
+        return max(length_hint, await stored_length(current.layout, inode_id))
+
     async def close(request: meta_pb2.CloseRequest, context: RpcContext):
         user = user_from_proto(request.user)
         length_hint = request.length_hint
-        if request.wrote and stored_length is not None:
-            try:
-                current = await operator.stat_inode(user, request.inode_id)
-            except Fs3Error as error:
-                if error.code != errno.ENOENT:
-                    raise
-                current = None  # removed while open: nothing to settle, close still clears the session
-            if current is not None and current.layout is not None:
-                length_hint = max(length_hint, await stored_length(current.layout, request.inode_id))
+        if request.wrote:
+            length_hint = await settled_length(user, request.inode_id, length_hint)
         inode = await operator.close(user, request.inode_id, request.client_id,
                                      request.session_id, request.wrote, length_hint)
         response = meta_pb2.CloseResponse()
@@ -77,8 +84,13 @@ def register_meta_service(
         return response
 
     async def set_length(request: meta_pb2.SetLengthRequest, context: RpcContext):
-        inode = await operator.set_length(user_from_proto(request.user), request.inode_id, request.length,
-                                          request.only_grow)
+        user = user_from_proto(request.user)
+        if request.settle and not request.only_grow:
+            raise fs_error(errno.EINVAL, "settle needs only_grow (a truncate sets an exact length)")
+        length = request.length
+        if request.settle:
+            length = await settled_length(user, request.inode_id, length)
+        inode = await operator.set_length(user, request.inode_id, length, request.only_grow)
         return meta_pb2.SetLengthResponse(inode=inode_to_proto(inode))
 
     async def readdir(request: meta_pb2.ReaddirRequest, context: RpcContext):

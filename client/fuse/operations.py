@@ -459,12 +459,17 @@ class Fs3Operations(pyfuse3.Operations):
         self.handles.written(handle.inode_id)
         return count
 
-    async def _report_length(self, handle: OpenFile) -> None:
-        """Tell the metadata service how far this handle wrote (never shrinks)."""
-        if handle.written_end > handle.reported_end:
+    async def _report_length(self, handle: OpenFile, *, settle: bool = False) -> None:
+        """Tell the metadata service how far this handle wrote (never shrinks).
+
+        settle (fsync): the service also counts what storage holds, so writes other clients made
+        to the file are in its length afterwards.
+        """
+        if handle.written_end > handle.reported_end or (settle and handle.wrote):
             await self._call(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest(
-                user=self.client.user, inode_id=handle.inode_id, length=handle.written_end, only_grow=True))
-            handle.reported_end = handle.written_end
+                user=self.client.user, inode_id=handle.inode_id, length=handle.written_end, only_grow=True,
+                settle=settle))
+            handle.reported_end = max(handle.reported_end, handle.written_end)
 
     @_translate_errors
     async def flush(self, fh):
@@ -476,7 +481,7 @@ class Fs3Operations(pyfuse3.Operations):
     async def fsync(self, fh, datasync):
         handle = self.handles.file(fh)
         await handle.drain()
-        await self._report_length(handle)
+        await self._report_length(handle, settle=True)
 
     async def _close_session(self, inode_id: int, session_id: int, wrote: bool, length_hint: int) -> None:
         await self._call(MetaMethod.CLOSE, meta_pb2.CloseRequest(

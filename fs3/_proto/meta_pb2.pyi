@@ -186,16 +186,18 @@ class CloseResponse(_message.Message):
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
 
 class SetLengthRequest(_message.Message):
-    __slots__ = ("user", "inode_id", "length", "only_grow")
+    __slots__ = ("user", "inode_id", "length", "only_grow", "settle")
     USER_FIELD_NUMBER: _ClassVar[int]
     INODE_ID_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
     ONLY_GROW_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     inode_id: int
     length: int
     only_grow: bool
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_id: _Optional[int] = ..., length: _Optional[int] = ..., only_grow: _Optional[bool] = ...) -> None: ...
+    settle: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_id: _Optional[int] = ..., length: _Optional[int] = ..., only_grow: _Optional[bool] = ..., settle: _Optional[bool] = ...) -> None: ...
 
 class SetLengthResponse(_message.Message):
     __slots__ = ("inode",)

@@ -130,3 +130,36 @@ def test_close_settles_the_length_from_storage(cluster):
             await client.close()
 
     run_async(main())
+
+
+def test_fsync_settles_the_length_from_storage(cluster):
+    """fsync counts what storage holds: another client's acknowledged writes beyond this
+    writer's end show in the length before either closes. A settle without only_grow is refused."""
+    from fs3._proto import meta_pb2
+    from fs3.net.methods import MetaMethod
+
+    async def main() -> None:
+        first = await Fs3Client.connect(cluster.mgmtd_addresses)
+        second = await Fs3Client.connect(cluster.mgmtd_addresses)
+        try:
+            head, tail = os.urandom(1 << 20), os.urandom((3 << 20) + 5)
+            writer = await first.open("/fsync-settle.bin", "wb")
+            await writer.pwrite(head, 0)
+            other = await second.open("/fsync-settle.bin", "r+b")
+            await other.pwrite(tail, len(head))
+            assert (await first.stat("/fsync-settle.bin")).length < len(head) + len(tail)
+            settled = await writer.fsync()
+            assert settled.length == len(head) + len(tail)
+            assert (await second.stat("/fsync-settle.bin")).length == len(head) + len(tail)
+            await _expect(errno.EINVAL, first.meta.call(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest(
+                user=first.user, inode_id=settled.inode_id, length=0, only_grow=False, settle=True)))
+            assert (await first.stat("/fsync-settle.bin")).length == len(head) + len(tail)
+            await other.close()
+            await writer.close()
+            async with await first.open("/fsync-settle.bin", "rb") as reader:
+                assert await reader.read() == head + tail
+        finally:
+            await first.close()
+            await second.close()
+
+    run_async(main())
