@@ -115,7 +115,8 @@ class StorageServiceConfig:
     resync_poll_interval_s: float = 0.2  # how often routing is checked for a syncing successor
     resync_concurrency_max: int = 4  # syncing targets recovered at once by this service
     resync_retry_delay_s: float = 0.5  # after a failed or interrupted recovery pass
-    resync_call_timeout_s: float = 30.0  # one chunk transfer / metadata dump
+    resync_call_timeout_s: float = 30.0  # one chunk transfer / metadata dump page
+    chunk_meta_page_max: int = 8192  # chunks per DumpChunkMeta reply (~50 bytes each; frames hold 1 MiB)
     log_level: str = "INFO"
 
     def check(self) -> None:
@@ -126,6 +127,7 @@ class StorageServiceConfig:
         assert 1 <= self.resync_concurrency_max <= 1024
         assert 0 <= self.resync_retry_delay_s <= 600
         assert 0 < self.resync_call_timeout_s <= 3600
+        assert 1 <= self.chunk_meta_page_max <= 16384
         ids = [target.target_id for target in self.targets]
         assert len(ids) == len(set(ids)), f"duplicate target ids in {ids}"
 

@@ -90,7 +90,7 @@ class StorageServer:
             lease=HeartbeatLease(lambda: agent.last_heartbeat_ok, lambda: agent.heartbeat_timeout_s),
             local_states=self.local_states,
         )
-        register_storage_service(self.server, node)
+        register_storage_service(self.server, node, chunk_meta_page_max=self.config.chunk_meta_page_max)
         self.resync = ResyncWorker(
             node, self.clients, self.agent.current_routing, poll_interval_s=self.config.resync_poll_interval_s,
             concurrency_max=self.config.resync_concurrency_max, retry_delay_s=self.config.resync_retry_delay_s,

@@ -18,7 +18,7 @@ from fs3.storage.replication.resync import SyncChunk, SyncReceiver
 __all__ = ["register_storage_service"]
 
 
-def register_storage_service(server: RpcServer, node: StorageNode) -> None:
+def register_storage_service(server: RpcServer, node: StorageNode, *, chunk_meta_page_max: int = 8192) -> None:
     pool = server.payload_pool
 
     written_bytes = STORAGE_BYTES.labels("written")
@@ -63,8 +63,12 @@ def register_storage_service(server: RpcServer, node: StorageNode) -> None:
         return storage_pb2.QueryLastChunkResponse(exists=True, meta=chunk_meta_to_proto(meta))
 
     async def dump_chunk_meta(request: storage_pb2.DumpChunkMetaRequest, context: RpcContext):
-        chunks = await node.dump_target(request.target_id).list_chunks()
-        return storage_pb2.DumpChunkMetaResponse(chunks=[chunk_meta_to_proto(meta) for meta in chunks])
+        target = node.dump_target(request.target_id)
+        limit = min(request.limit or chunk_meta_page_max, chunk_meta_page_max)
+        after = ChunkId(request.after.inode_id, request.after.chunk_index) if request.HasField("after") else None
+        chunks = await target.list_chunks(after, limit + 1)
+        return storage_pb2.DumpChunkMetaResponse(chunks=[chunk_meta_to_proto(meta) for meta in chunks[:limit]],
+                                                 more=len(chunks) > limit)
 
     receiver = SyncReceiver(node)
 

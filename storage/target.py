@@ -100,8 +100,8 @@ class StorageTarget:
     async def truncate(self, chunk_id: ChunkId, length: int, *, chain_version: int) -> ChunkMeta:
         return await self._run(self.engine.truncate, chunk_id, length, chain_version=chain_version)
 
-    async def list_chunks(self) -> list[ChunkMeta]:
-        return await self._run(self.engine.list_chunks)
+    async def list_chunks(self, after: ChunkId | None = None, limit: int = -1) -> list[ChunkMeta]:
+        return await self._run(self.engine.list_chunks, after, limit)
 
     async def space(self):
         return await self._run(self.engine.space)

@@ -181,16 +181,22 @@ class TruncateChunkResponse(_message.Message):
     def __init__(self, committed_version: _Optional[int] = ...) -> None: ...
 
 class DumpChunkMetaRequest(_message.Message):
-    __slots__ = ("target_id",)
+    __slots__ = ("target_id", "after", "limit")
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
     target_id: int
-    def __init__(self, target_id: _Optional[int] = ...) -> None: ...
+    after: ChunkId
+    limit: int
+    def __init__(self, target_id: _Optional[int] = ..., after: _Optional[_Union[ChunkId, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class DumpChunkMetaResponse(_message.Message):
-    __slots__ = ("chunks",)
+    __slots__ = ("chunks", "more")
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     chunks: _containers.RepeatedCompositeFieldContainer[ChunkMeta]
-    def __init__(self, chunks: _Optional[_Iterable[_Union[ChunkMeta, _Mapping]]] = ...) -> None: ...
+    more: bool
+    def __init__(self, chunks: _Optional[_Iterable[_Union[ChunkMeta, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class SyncChunkRequest(_message.Message):
     __slots__ = ("chain_id", "chain_version", "target_id", "chunk", "remove", "committed_version", "length", "payload_crc32c")

@@ -379,11 +379,15 @@ class ChunkEngine:
             record = self._store.get(chunk_id)
         return None if record is None else record.to_meta()
 
-    def list_chunks(self) -> list[ChunkMeta]:
-        """Metadata of every chunk, in chunk id order (for resync and dumps)."""
+    def list_chunks(self, after: ChunkId | None = None, limit: int = -1) -> list[ChunkMeta]:
+        """Metadata of the chunks after `after` (all if None), in chunk id order, at most `limit`
+        (-1: no bound), for resync and dumps; pages keep one call's memory and lock time bounded."""
+        assert limit == -1 or limit > 0
         with self._lock:
             self._check_open()
-            return [record.to_meta() for record in self._store.scan()]
+            records = self._store.scan(after, limit=-1 if limit == -1 or after is None else limit + 1)
+            metas = [record.to_meta() for record in records if record.chunk_id != after]
+        return metas if limit == -1 else metas[:limit]
 
     def last_chunk(self, inode_id: int) -> ChunkMeta | None:
         """The chunk of `inode_id` with the highest index (to find a file's length)."""

@@ -24,6 +24,7 @@ from fs3.client import Fs3Client
 from fs3.errors import Fs3Error, StatusCode
 from fs3.net.methods import StorageMethod
 from fs3.routing import NodeType, PublicState, RoutingInfo
+from fs3.storage.chunk_meta_dump import dump_all_chunk_meta
 from tests.conftest import run_async, start_cluster
 
 KiB = 1 << 10
@@ -186,6 +187,73 @@ def test_storage_service_killed_mid_write_loses_no_acknowledged_byte(recovery_cl
             assert len(acknowledged) > size_at_kill, "no write succeeded after the kill"
             await wait_all_serving(cluster)
             await check_replicas_and_data(client, {"/midwrite/stream": bytes(acknowledged)})
+        finally:
+            await client.close()
+
+    run_async(main())
+
+
+async def chunks_of_inodes(client: Fs3Client, inode_ids: set[int]) -> dict[int, int]:
+    """target id -> how many chunks of `inode_ids` it stores (every target, whatever its state)."""
+    routing = await client.routing.refresh()
+    found: dict[int, int] = {}
+    for target_id, target in routing.targets.items():
+        node = routing.nodes[target.node_id]
+        rpc = client.rpc.get(node.host, node.port)
+
+        async def call_page(request):
+            return (await rpc.call(StorageMethod.DUMP_CHUNK_META, request, storage_pb2.DumpChunkMetaResponse)).message
+
+        count = sum(meta.chunk.inode_id in inode_ids for meta in await dump_all_chunk_meta(call_page, target_id))
+        if count:
+            found[target_id] = count
+    return found
+
+
+def test_removals_while_a_replica_is_down_and_recovering_reach_it(recovery_cluster):
+    """Files removed (and a file truncated) while a storage service is down, and again while its
+    targets recover, leave no chunk behind on any replica once all serve; the kept files converge."""
+    cluster = recovery_cluster
+    randomness = random.Random(11)
+
+    async def main() -> None:
+        client = await Fs3Client.connect([cluster.mgmtd_address])
+        try:
+            await wait_all_serving(cluster)
+            await client.mkdir("/removals", parents=True)
+            files: dict[str, bytes] = {}
+            for index in range(8):
+                files[f"/removals/f{index}"] = os.urandom(randomness.randrange(CHUNK_SIZE, 4 * CHUNK_SIZE * 5))
+                await write_file(client, f"/removals/f{index}", files[f"/removals/f{index}"])
+            inode_of = {path: (await client.stat(path)).inode_id for path in files}
+
+            await asyncio.to_thread(cluster.kill_service, "storage-101")
+            removed: set[int] = set()
+            for path in ("/removals/f0", "/removals/f1", "/removals/f2"):  # while down
+                await client.unlink(path)
+                removed.add(inode_of[path])
+                del files[path]
+            files["/removals/f3"] = files["/removals/f3"][: CHUNK_SIZE // 3]  # shrink while down
+            await client.truncate("/removals/f3", len(files["/removals/f3"]))
+
+            await asyncio.to_thread(cluster.start_service, "storage-101")
+            for path in ("/removals/f4", "/removals/f5"):  # while its targets come back
+                await client.unlink(path)
+                removed.add(inode_of[path])
+                del files[path]
+            files["/removals/f6"] = files["/removals/f6"][: CHUNK_SIZE + 5]
+            await client.truncate("/removals/f6", len(files["/removals/f6"]))
+
+            await wait_all_serving(cluster)
+            deadline = time.monotonic() + 30
+            while (left := await chunks_of_inodes(client, removed)) and time.monotonic() < deadline:
+                await asyncio.sleep(0.3)  # the metadata services' GC runs every second
+            assert not left, f"chunks of removed files still on targets: {left}"
+            await check_replicas_and_data(client, files)
+            for path in ("/removals/f3", "/removals/f6"):  # no chunk past the new end on any replica
+                extra = await chunks_of_inodes(client, {inode_of[path]})
+                chunk_count = (len(files[path]) + CHUNK_SIZE - 1) // CHUNK_SIZE
+                assert sum(extra.values()) == 3 * chunk_count, (path, extra)
         finally:
             await client.close()
 

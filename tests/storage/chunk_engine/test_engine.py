@@ -509,3 +509,22 @@ def test_power_loss_settings_sync_data_and_metadata(tmp_path, monkeypatch):
         engine.commit(CHUNK, 2)
     with ChunkEngine(str(tmp_path), config=config) as engine:
         assert read_all(engine, CHUNK) == b"durXble"
+
+
+def test_list_chunks_pages_in_chunk_id_order(engine):
+    chunk_ids = sorted({ChunkId(inode, index) for inode in (2, 3, 9) for index in (0, 1, 7, 2**32 - 1)})
+    for chunk_id in reversed(chunk_ids):
+        engine.write_committed(chunk_id, 0, b"x", chunk_size=SIZE, chain_version=1)
+    assert [meta.chunk_id for meta in engine.list_chunks()] == chunk_ids
+    pages, after = [], None
+    while True:
+        page = engine.list_chunks(after, 5)
+        assert len(page) <= 5
+        if not page:
+            break
+        pages.append([meta.chunk_id for meta in page])
+        after = page[-1].chunk_id
+    assert [chunk_id for page in pages for chunk_id in page] == chunk_ids
+    assert [len(page) for page in pages] == [5, 5, 2]
+    # `after` need not exist; the page starts at the next chunk id
+    assert [meta.chunk_id for meta in engine.list_chunks(ChunkId(3, 3), 2)] == [ChunkId(3, 7), ChunkId(3, 2**32 - 1)]
