@@ -51,6 +51,10 @@ _RESPONSE_TYPES: dict[MetaMethod, type[Message]] = {
     MetaMethod.SET_LAYOUT: meta_pb2.SetLayoutResponse,
     MetaMethod.CLIENT_HEARTBEAT: meta_pb2.ClientHeartbeatResponse,
     MetaMethod.REMOVE_TREE_TO_TRASH: meta_pb2.RemoveTreeToTrashResponse,
+    MetaMethod.DUMP_INODES: meta_pb2.DumpInodesResponse,
+    MetaMethod.CHECK_INODES: meta_pb2.CheckInodesResponse,
+    MetaMethod.LIST_GC_QUEUE: meta_pb2.ListGcQueueResponse,
+    MetaMethod.FSCK: meta_pb2.FsckResponse,
 }
 
 

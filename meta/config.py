@@ -52,6 +52,10 @@ class MetaConfig:
             remove_tree_to_trash (1 hour .. 7 days; tests lower the minimum).
         trash_clean_interval_s / trash_clean_batch_size: the trash cleaner's
             pause between passes and the expired entries one pass takes.
+        inspect_page_max: most inodes / GC records / inode ids in one
+            administrator inspection call (dump-inodes, gc, orphan search).
+        fsck_inodes_max: fsck refuses (EFBIG) namespaces with more inodes
+            (it holds them in memory, in one snapshot transaction).
     """
 
     default_layout: Layout = DEFAULT_LAYOUT
@@ -84,6 +88,8 @@ class MetaConfig:
     trash_expiry_max_s: float = 7 * 86400.0
     trash_clean_interval_s: float = 10.0
     trash_clean_batch_size: int = 64
+    inspect_page_max: int = 4096
+    fsck_inodes_max: int = 2_000_000
 
     def check(self) -> None:
         """Assert the relations between settings (call once at start-up)."""
@@ -110,3 +116,4 @@ class MetaConfig:
         assert 1 <= self.session_prune_batch_size <= 10_000
         assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s
         assert self.trash_clean_interval_s > 0 and 1 <= self.trash_clean_batch_size <= 10_000
+        assert 1 <= self.inspect_page_max <= 16384 and self.fsck_inodes_max >= 1

@@ -44,6 +44,8 @@ from fs3.meta.ops.removexattr import RemovexattrOp
 from fs3.meta.ops.statfs import StatfsOp
 from fs3.meta.ops.set_layout import SetLayoutOp
 from fs3.meta.ops.remove_tree_to_trash import RemoveTreeToTrashOp
+from fs3.meta.ops.inspect_namespace import CheckInodesOp, DumpInodesOp, FsckOp, InodePage, InodeState, ListGcQueueOp
+from fs3.meta.fsck import FsckReport
 from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
 from fs3.meta.store.client import touch_client
 from fs3.meta.store.names import check_path
@@ -316,6 +318,34 @@ class MetaOperator:
                 raise fs_error(errno.EINVAL, f"{what} both explicit and now")
             if value is not None and not _I64_MIN <= value <= _I64_MAX:
                 raise fs_error(errno.EINVAL, f"{what} {value} out of i64 range")
+
+    # ---- administrator inspection (read-only snapshots) -------------------------
+    async def dump_inodes(self, user: UserInfo, after_inode_id: int | None, limit: int) -> InodePage:
+        if after_inode_id is not None:
+            self._check_u64(after_inode_id, "after_inode_id")
+        limit = self._page_limit(limit)
+        return await self._run(DumpInodesOp(self._context(user), after_inode_id, limit).run)
+
+    async def check_inodes(self, user: UserInfo, inode_ids: list[int]) -> list[InodeState]:
+        if len(inode_ids) > self._config.inspect_page_max:
+            raise fs_error(errno.EINVAL, f"{len(inode_ids)} inode ids in one call; at most "
+                                         f"{self._config.inspect_page_max}")
+        for inode_id in inode_ids:
+            self._check_u64(inode_id, "inode_id")
+        return await self._run(CheckInodesOp(self._context(user), list(inode_ids)).run)
+
+    async def list_gc_queue(self, user: UserInfo, after_inode_id: int | None, limit: int):
+        if after_inode_id is not None:
+            self._check_u64(after_inode_id, "after_inode_id")
+        return await self._run(ListGcQueueOp(self._context(user), after_inode_id, self._page_limit(limit)).run)
+
+    async def fsck(self, user: UserInfo) -> FsckReport:
+        return await self._run(FsckOp(self._context(user)).run)
+
+    def _page_limit(self, limit: int) -> int:
+        """0 or more than the bound: the bound."""
+        self._check_u32(limit, "limit")
+        return min(limit or self._config.inspect_page_max, self._config.inspect_page_max)
 
     def _context(self, user: UserInfo) -> OpContext:
         self._check_u32(user.uid, "uid")

@@ -15,11 +15,20 @@ class InodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INODE_TYPE_DIRECTORY: _ClassVar[InodeType]
     INODE_TYPE_SYMLINK: _ClassVar[InodeType]
     INODE_TYPE_FIFO: _ClassVar[InodeType]
+
+class InodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INODE_MISSING: _ClassVar[InodeState]
+    INODE_LIVE: _ClassVar[InodeState]
+    INODE_GC_QUEUED: _ClassVar[InodeState]
 INODE_TYPE_UNSPECIFIED: InodeType
 INODE_TYPE_FILE: InodeType
 INODE_TYPE_DIRECTORY: InodeType
 INODE_TYPE_SYMLINK: InodeType
 INODE_TYPE_FIFO: InodeType
+INODE_MISSING: InodeState
+INODE_LIVE: InodeState
+INODE_GC_QUEUED: InodeState
 
 class PathAt(_message.Message):
     __slots__ = ("parent", "path")
@@ -526,3 +535,107 @@ class RemoveTreeToTrashResponse(_message.Message):
     trash_path: bytes
     expire_at_ns: int
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ..., trash_path: _Optional[bytes] = ..., expire_at_ns: _Optional[int] = ...) -> None: ...
+
+class DumpInodesRequest(_message.Message):
+    __slots__ = ("user", "after_inode_id", "limit")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    AFTER_INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    after_inode_id: int
+    limit: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., after_inode_id: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class DumpInodesResponse(_message.Message):
+    __slots__ = ("inodes", "more")
+    INODES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    inodes: _containers.RepeatedCompositeFieldContainer[Inode]
+    more: bool
+    def __init__(self, inodes: _Optional[_Iterable[_Union[Inode, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class CheckInodesRequest(_message.Message):
+    __slots__ = ("user", "inode_ids")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    INODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    inode_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class CheckInodesResponse(_message.Message):
+    __slots__ = ("states",)
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedScalarFieldContainer[InodeState]
+    def __init__(self, states: _Optional[_Iterable[_Union[InodeState, str]]] = ...) -> None: ...
+
+class GcQueueEntry(_message.Message):
+    __slots__ = ("inode_id", "length", "layout", "removed_at_ns", "claim_owner", "claim_until_ns")
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_AT_NS_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_OWNER_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_UNTIL_NS_FIELD_NUMBER: _ClassVar[int]
+    inode_id: int
+    length: int
+    layout: _common_pb2.Layout
+    removed_at_ns: int
+    claim_owner: int
+    claim_until_ns: int
+    def __init__(self, inode_id: _Optional[int] = ..., length: _Optional[int] = ..., layout: _Optional[_Union[_common_pb2.Layout, _Mapping]] = ..., removed_at_ns: _Optional[int] = ..., claim_owner: _Optional[int] = ..., claim_until_ns: _Optional[int] = ...) -> None: ...
+
+class ListGcQueueRequest(_message.Message):
+    __slots__ = ("user", "after_inode_id", "limit")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    AFTER_INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    after_inode_id: int
+    limit: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., after_inode_id: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListGcQueueResponse(_message.Message):
+    __slots__ = ("entries", "more")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[GcQueueEntry]
+    more: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[GcQueueEntry, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class FsckProblem(_message.Message):
+    __slots__ = ("kind", "inode_id", "detail")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    inode_id: int
+    detail: str
+    def __init__(self, kind: _Optional[str] = ..., inode_id: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class FsckRequest(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ...) -> None: ...
+
+class FsckResponse(_message.Message):
+    __slots__ = ("inodes", "directories", "files", "symlinks", "entries", "gc_queued", "sessions", "problems", "problems_omitted")
+    INODES_FIELD_NUMBER: _ClassVar[int]
+    DIRECTORIES_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    SYMLINKS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    GC_QUEUED_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    inodes: int
+    directories: int
+    files: int
+    symlinks: int
+    entries: int
+    gc_queued: int
+    sessions: int
+    problems: _containers.RepeatedCompositeFieldContainer[FsckProblem]
+    problems_omitted: int
+    def __init__(self, inodes: _Optional[int] = ..., directories: _Optional[int] = ..., files: _Optional[int] = ..., symlinks: _Optional[int] = ..., entries: _Optional[int] = ..., gc_queued: _Optional[int] = ..., sessions: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[FsckProblem, _Mapping]]] = ..., problems_omitted: _Optional[int] = ...) -> None: ...

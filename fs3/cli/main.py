@@ -466,6 +466,7 @@ def umount(
 
 
 from fs3.cli import admin as _admin_verbs  # noqa: E402,F401  (registers nodes, targets, chains, ...)
+from fs3.cli import inspection as _inspection_verbs  # noqa: E402,F401  (registers dump-inodes, fsck, gc, ...)
 
 
 def main() -> None:

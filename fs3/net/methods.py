@@ -40,6 +40,11 @@ class MetaMethod(enum.IntEnum):
     # 141-150: client liveness and trash
     CLIENT_HEARTBEAT = 141
     REMOVE_TREE_TO_TRASH = 142
+    # 151-159: administrator inspection
+    DUMP_INODES = 151
+    CHECK_INODES = 152
+    LIST_GC_QUEUE = 153
+    FSCK = 154
 
 
 class StorageMethod(enum.IntEnum):

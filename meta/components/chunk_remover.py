@@ -75,7 +75,12 @@ class ChunkRemover:
         """Remove chunks >= first_chunk_index of `inode_id` from every chain; returns how many the heads removed."""
         if first_chunk_index > CHUNK_INDEX_MAX:
             return 0  # no chunk index is that large
-        chains = await self._chains(layout)
+        return await self.remove_on_chains(await self._chains(layout), inode_id, first_chunk_index)
+
+    async def remove_on_chains(self, chains: list[int], inode_id: int, first_chunk_index: int = 0) -> int:
+        """Remove chunks >= first_chunk_index of `inode_id` on the given chains (also used for orphaned
+        chunks, whose file and layout are gone); returns how many the heads removed."""
+        assert 0 <= first_chunk_index <= CHUNK_INDEX_MAX
 
         def build(chain_id: int, chain_version: int) -> Message:
             return storage_pb2.RemoveChunksRequest(chain_id=chain_id, chain_version=chain_version, inode_id=inode_id,

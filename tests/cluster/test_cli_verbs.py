@@ -62,3 +62,49 @@ def test_verify_chain_compares_every_replica(cluster, tmp_path):
     assert total >= 6
     missing = run_cli(cluster, "verify-chain", "4242", check=False)
     assert missing.returncode == 1 and "UNKNOWN_CHAIN" in missing.stderr
+
+
+def test_inspection_verbs_dump_inodes_fsck_gc_and_orphaned_chunks(cluster, tmp_path):
+    from fs3.client import Fs3Client
+    from tests.conftest import run_async
+
+    source = tmp_path / "data.bin"
+    source.write_bytes(os.urandom((3 << 20) + 1))
+    run_cli(cluster, "mkdir", "-p", "/inspect/d")
+    run_cli(cluster, "put", str(source), "/inspect/d/file.bin")
+    info = json.loads(run_cli(cluster, "stat", "/inspect/d/file.bin", "--json").stdout)
+    inodes = json.loads(run_cli(cluster, "dump-inodes", "--json").stdout)
+    by_id = {inode["inode_id"]: inode for inode in inodes}
+    assert by_id[info["inode_id"]]["type"] == "file" and by_id[info["inode_id"]]["length"] == (3 << 20) + 1
+    assert by_id[1]["type"] == "directory"
+    assert "inodes" in run_cli(cluster, "dump-inodes").stdout
+
+    report = json.loads(run_cli(cluster, "fsck", "--json").stdout)
+    assert report["problems"] == [] and report["inodes"] == len(inodes)
+    assert "0 problems" in run_cli(cluster, "fsck").stdout
+
+    # chunks of an inode that never existed: orphans, found and then removed through their chain
+    orphan_inode = (1 << 62) + 12345
+
+    async def write_orphan() -> int:
+        async with await Fs3Client.connect(cluster.mgmtd_addresses) as client:
+            chain_id = sorted(client.routing.routing.chains)[0]
+            for index in range(2):
+                await client.storage.write_chunk(chain_id, orphan_inode, index, 0, memoryview(os.urandom(1000)),
+                                                 1 << 20)
+            return chain_id
+
+    chain_id = run_async(write_orphan())
+    found = run_cli(cluster, "find-orphaned-chunks", "--json", check=False)
+    assert found.returncode == 1, found.stderr  # orphans present: exit 1 for scripts
+    rows = json.loads(found.stdout)
+    assert [(row["inode_id"], row["chunks"], row["chains"]) for row in rows] == [(orphan_inode, 2 * 3, [chain_id])]
+    removed = json.loads(run_cli(cluster, "find-orphaned-chunks", "--remove", "--json").stdout)
+    assert [row["inode_id"] for row in removed] == [orphan_inode]
+    assert json.loads(run_cli(cluster, "find-orphaned-chunks", "--json").stdout) == []
+
+    # removed files pass through the GC queue; --wait returns once the collector emptied it
+    run_cli(cluster, "rm", "-r", "/inspect")
+    queue = json.loads(run_cli(cluster, "gc", "--wait", "--timeout", "60", "--json").stdout)
+    assert queue == []
+    assert json.loads(run_cli(cluster, "fsck", "--json").stdout)["problems"] == []
