@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
+import fcntl
+import itertools
 import logging
 import os
 import random
 from typing import Sequence
 
 from fs3._proto import common_pb2, meta_pb2
+from fs3.client.file_locks import FLOCK, OFFSET_MAX, POSIX, FileLocks, LockHolder, LockRetry
 from fs3.client.layout import FileLayout, split_range
 from fs3.client.meta_client import MetaClient
 from fs3.client.storage_client import StorageClient, StorageClientConfig
@@ -41,6 +44,7 @@ O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND = (
 )
 
 _TYPE_NAMES = {1: "file", 2: "directory", 3: "symlink", 4: "fifo"}
+_lock_owners = itertools.count(1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,6 +55,7 @@ class ClientConfig:
     # Tells the metadata services this client lives (its write sessions are
     # pruned after their client_session_timeout_s of silence, 300 s by default).
     heartbeat_interval_s: float = 30.0
+    lock_retry: LockRetry = LockRetry()  # pauses of a blocking file lock
     storage: StorageClientConfig = StorageClientConfig()
     rpc: RpcClientConfig = RpcClientConfig()
 
@@ -149,6 +154,7 @@ class Fs3Client:
                                timeout_s=config.meta_timeout_s)
         self.storage = StorageClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
                                      client_id=self.client_id, config=config.storage)
+        self.locks = FileLocks(self.meta, self.client_id, config.lock_retry)
         self.inflight_chunks = asyncio.Semaphore(config.inflight_chunks_max)
         self._heartbeat_task: asyncio.Task | None = None
 
@@ -502,6 +508,8 @@ class Fs3File:
         self.written_end = 0
         self.wrote = False
         self.closed = False
+        self.lock_owner = next(_lock_owners)  # this open file holds its locks, cluster-wide
+        self._locked = False
 
     @property
     def length(self) -> int:
@@ -581,11 +589,47 @@ class Fs3File:
         self.stat = _stat_from_inode(response.inode)
         return self.stat
 
+    # ---- cluster-wide locks (held by this open file; released at close) ---------------
+    async def flock(self, operation: int) -> None:
+        """Like fcntl.flock: LOCK_SH / LOCK_EX (| LOCK_NB: EAGAIN instead of waiting) / LOCK_UN."""
+        self._check_open()
+        if operation & fcntl.LOCK_UN:
+            lock_type = fcntl.F_UNLCK
+        elif operation & fcntl.LOCK_EX:
+            lock_type = fcntl.F_WRLCK
+        elif operation & fcntl.LOCK_SH:
+            lock_type = fcntl.F_RDLCK
+        else:
+            raise Fs3Error(errno.EINVAL, f"flock operation {operation:#x}")
+        await self.client.locks.set(self.client.user, self.stat.inode_id, FLOCK, self.lock_owner, lock_type,
+                                    wait=not operation & fcntl.LOCK_NB)
+        self._locked = True
+
+    async def lock_range(self, lock_type: int, start: int = 0, length: int = 0, *, wait: bool = True) -> None:
+        """A POSIX record lock (F_RDLCK / F_WRLCK / F_UNLCK) on [start, start+length); length 0: to the end."""
+        self._check_open()
+        if start < 0 or length < 0:
+            raise Fs3Error(errno.EINVAL, f"lock range {start}+{length}")
+        end = OFFSET_MAX if length == 0 else start + length - 1
+        await self.client.locks.set(self.client.user, self.stat.inode_id, POSIX, self.lock_owner, lock_type,
+                                    start, end, wait=wait, pid=os.getpid())
+        self._locked = True
+
+    async def test_lock(self, lock_type: int, start: int = 0, length: int = 0) -> LockHolder | None:
+        """F_GETLK: who would block this POSIX lock (None: it would be granted)."""
+        self._check_open()
+        end = OFFSET_MAX if length == 0 else start + length - 1
+        return await self.client.locks.test(self.client.user, self.stat.inode_id, POSIX, self.lock_owner,
+                                            lock_type, start, end)
+
     async def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         client = self.client
+        if self._locked:
+            for kind in (POSIX, FLOCK):
+                await client.locks.release(client.user, self.stat.inode_id, kind, self.lock_owner)
         response = await client.meta.call(
             MetaMethod.CLOSE,
             meta_pb2.CloseRequest(

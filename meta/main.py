@@ -19,6 +19,7 @@ from fs3.meta.components.trash_cleaner import TrashCleaner
 from fs3.meta.config import MetaConfig
 from fs3.meta.format import format_namespace
 from fs3.meta.operator import MetaOperator
+from fs3.meta.file_lock_service import register_file_lock_service
 from fs3.meta.inspection_service import register_inspection_service
 from fs3.meta.service import register_meta_service
 from fs3.meta.types import Capacity, Layout
@@ -98,6 +99,7 @@ class MetaServer:
         register_meta_service(self.server, operator, trim_chunks=remover.apply_trim,
                               stored_length=remover.stored_length)
         register_inspection_service(self.server, operator)
+        register_file_lock_service(self.server, operator)
         port = await self.server.start(self.config.host, self.config.port)
         metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(

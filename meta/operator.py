@@ -46,6 +46,8 @@ from fs3.meta.ops.set_layout import SetLayoutOp
 from fs3.meta.ops.remove_tree_to_trash import RemoveTreeToTrashOp
 from fs3.meta.ops.inspect_namespace import CheckInodesOp, DumpInodesOp, FsckOp, InodePage, InodeState, ListGcQueueOp
 from fs3.meta.fsck import FsckReport
+from fs3.meta.ops.file_lock import GetFileLockOp, LockRequest, ReleaseFileLocksOp, SetFileLockOp
+from fs3.meta.store.file_lock import OFFSET_MAX, FileLock, LockKind, LockType
 from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
 from fs3.meta.store.client import touch_client
 from fs3.meta.store.names import check_path
@@ -318,6 +320,35 @@ class MetaOperator:
                 raise fs_error(errno.EINVAL, f"{what} both explicit and now")
             if value is not None and not _I64_MIN <= value <= _I64_MAX:
                 raise fs_error(errno.EINVAL, f"{what} {value} out of i64 range")
+
+    # ---- cluster-wide file locks -----------------------------------------------
+    def _lock_request(self, inode_id: int, kind: int, client_id: int, owner: int, lock_type: int, start: int,
+                      end: int, pid: int) -> LockRequest:
+        self._check_inode_id(inode_id)
+        self._check_u64(owner, "owner")
+        self._check_u32(pid, "pid")
+        if kind not in (LockKind.POSIX, LockKind.FLOCK):
+            raise fs_error(errno.EINVAL, f"unknown lock kind {kind}")
+        if lock_type not in (LockType.READ, LockType.WRITE, LockType.UNLOCK):
+            raise fs_error(errno.EINVAL, f"unknown lock type {lock_type}")
+        if not client_id or client_id > _U64_MAX:
+            raise fs_error(errno.EINVAL, "a lock needs the holder's client id")
+        return LockRequest(inode_id, LockKind(kind), client_id, owner, LockType(lock_type), start, end, pid)
+
+    async def set_file_lock(self, user: UserInfo, inode_id: int, kind: int, client_id: int, owner: int,
+                            lock_type: int, start: int = 0, end: int = OFFSET_MAX, pid: int = 0) -> None:
+        """Lock or unlock a range for (client_id, owner). Raises EAGAIN if another live holder conflicts."""
+        request = self._lock_request(inode_id, kind, client_id, owner, lock_type, start, end, pid)
+        await self._run(SetFileLockOp(self._context(user), request).run)
+
+    async def get_file_lock(self, user: UserInfo, inode_id: int, kind: int, client_id: int, owner: int,
+                            lock_type: int, start: int = 0, end: int = OFFSET_MAX) -> FileLock | None:
+        request = self._lock_request(inode_id, kind, client_id, owner, lock_type, start, end, 0)
+        return await self._run(GetFileLockOp(self._context(user), request).run)
+
+    async def release_file_locks(self, user: UserInfo, inode_id: int, kind: int, client_id: int, owner: int) -> None:
+        self._lock_request(inode_id, kind, client_id, owner, LockType.UNLOCK, 0, OFFSET_MAX, 0)
+        await self._run(ReleaseFileLocksOp(self._context(user), inode_id, LockKind(kind), client_id, owner).run)
 
     # ---- administrator inspection (read-only snapshots) -------------------------
     async def dump_inodes(self, user: UserInfo, after_inode_id: int | None, limit: int) -> InodePage:

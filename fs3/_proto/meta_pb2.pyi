@@ -21,6 +21,12 @@ class InodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INODE_MISSING: _ClassVar[InodeState]
     INODE_LIVE: _ClassVar[InodeState]
     INODE_GC_QUEUED: _ClassVar[InodeState]
+
+class LockKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOCK_KIND_UNSPECIFIED: _ClassVar[LockKind]
+    LOCK_POSIX: _ClassVar[LockKind]
+    LOCK_FLOCK: _ClassVar[LockKind]
 INODE_TYPE_UNSPECIFIED: InodeType
 INODE_TYPE_FILE: InodeType
 INODE_TYPE_DIRECTORY: InodeType
@@ -29,6 +35,9 @@ INODE_TYPE_FIFO: InodeType
 INODE_MISSING: InodeState
 INODE_LIVE: InodeState
 INODE_GC_QUEUED: InodeState
+LOCK_KIND_UNSPECIFIED: LockKind
+LOCK_POSIX: LockKind
+LOCK_FLOCK: LockKind
 
 class PathAt(_message.Message):
     __slots__ = ("parent", "path")
@@ -639,3 +648,69 @@ class FsckResponse(_message.Message):
     problems: _containers.RepeatedCompositeFieldContainer[FsckProblem]
     problems_omitted: int
     def __init__(self, inodes: _Optional[int] = ..., directories: _Optional[int] = ..., files: _Optional[int] = ..., symlinks: _Optional[int] = ..., entries: _Optional[int] = ..., gc_queued: _Optional[int] = ..., sessions: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[FsckProblem, _Mapping]]] = ..., problems_omitted: _Optional[int] = ...) -> None: ...
+
+class FileLockSpec(_message.Message):
+    __slots__ = ("inode_id", "kind", "client_id", "owner", "lock_type", "start", "end", "pid")
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    inode_id: int
+    kind: LockKind
+    client_id: int
+    owner: int
+    lock_type: int
+    start: int
+    end: int
+    pid: int
+    def __init__(self, inode_id: _Optional[int] = ..., kind: _Optional[_Union[LockKind, str]] = ..., client_id: _Optional[int] = ..., owner: _Optional[int] = ..., lock_type: _Optional[int] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class SetFileLockRequest(_message.Message):
+    __slots__ = ("user", "lock")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    LOCK_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    lock: FileLockSpec
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., lock: _Optional[_Union[FileLockSpec, _Mapping]] = ...) -> None: ...
+
+class SetFileLockResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetFileLockRequest(_message.Message):
+    __slots__ = ("user", "lock")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    LOCK_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    lock: FileLockSpec
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., lock: _Optional[_Union[FileLockSpec, _Mapping]] = ...) -> None: ...
+
+class GetFileLockResponse(_message.Message):
+    __slots__ = ("blocked", "holder")
+    BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    blocked: bool
+    holder: FileLockSpec
+    def __init__(self, blocked: _Optional[bool] = ..., holder: _Optional[_Union[FileLockSpec, _Mapping]] = ...) -> None: ...
+
+class ReleaseFileLocksRequest(_message.Message):
+    __slots__ = ("user", "inode_id", "kind", "client_id", "owner")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    inode_id: int
+    kind: LockKind
+    client_id: int
+    owner: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_id: _Optional[int] = ..., kind: _Optional[_Union[LockKind, str]] = ..., client_id: _Optional[int] = ..., owner: _Optional[int] = ...) -> None: ...
+
+class ReleaseFileLocksResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

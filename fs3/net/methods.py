@@ -37,6 +37,9 @@ class MetaMethod(enum.IntEnum):
     REMOVEXATTR = 119
     STATFS = 120
     SET_LAYOUT = 121
+    SET_FILE_LOCK = 122
+    GET_FILE_LOCK = 123
+    RELEASE_FILE_LOCKS = 124
     # 141-150: client liveness and trash
     CLIENT_HEARTBEAT = 141
     REMOVE_TREE_TO_TRASH = 142

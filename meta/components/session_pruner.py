@@ -11,7 +11,9 @@ heartbeats while it holds files open for writing). Each meta service runs a
    `client_session_timeout_s` ago is removed. The client record is read
    with a conflict, so a heartbeat racing the prune makes it retry and see
    the client alive;
-2. clears client records older than the timeout (their sessions are gone
+2. removes the file locks (store/file_lock.py) of clients dead by the same
+   rule, in pages too (a conflicting lock request also drops them at once);
+3. clears client records older than the timeout (their sessions are gone
    or go by their own open time).
 
 Once a dead writer's sessions are gone, the GC removes the chunks of its
@@ -23,10 +25,12 @@ from __future__ import annotations
 import logging
 
 from fs3.meta.components.background import BackgroundComponent
-from fs3.kv.interface import KvEngine, RetryPolicy, Transaction, run_transaction
+from fs3.kv.interface import KvEngine, RetryPolicy, Transaction, key_after, prefix_range, run_transaction
 from fs3.meta.clock import Clock, WallClock
 from fs3.meta.config import MetaConfig
+from fs3.meta.store import keys
 from fs3.meta.store.client import list_clients, load_client_seen, remove_client
+from fs3.meta.store.file_lock import decode_file_lock, remove_file_lock
 from fs3.meta.store.session import WriteSession, list_all_sessions, remove_session
 
 __all__ = ["SessionPruner"]
@@ -42,6 +46,7 @@ class SessionPruner(BackgroundComponent):
         self._policy = RetryPolicy(retries_max=config.op_retries_max, deadline_s=config.op_deadline_s)
         super().__init__()
         self.pruned_sessions = 0
+        self.pruned_locks = 0
 
     def _timeout_ns(self) -> int:
         return int(self._config.client_session_timeout_s * 1e9)
@@ -56,6 +61,12 @@ class SessionPruner(BackgroundComponent):
             pruned += removed
             if after is None:
                 break
+        after_key: bytes | None = b""
+        while after_key is not None:
+            removed, after_key = await run_transaction(
+                self._engine, lambda txn, after_key=after_key: self._prune_lock_page(txn, after_key),
+                policy=self._policy)
+            self.pruned_locks += removed
         await run_transaction(self._engine, self._clear_clients, policy=self._policy)
         self.pruned_sessions += pruned
         if pruned:
@@ -81,6 +92,23 @@ class SessionPruner(BackgroundComponent):
     def _is_dead(self, session: WriteSession, seen_ns: int | None, now_ns: int) -> bool:
         last_ns = max(seen_ns or 0, session.opened_at_ns)
         return now_ns - last_ns > self._timeout_ns()
+
+    async def _prune_lock_page(self, txn: Transaction, after_key: bytes) -> tuple[int, bytes | None]:
+        """Remove the locks of dead holders among one page of lock keys; the key to continue after."""
+        now_ns = self._clock.now_ns()
+        batch = self._config.session_prune_batch_size
+        begin, end = prefix_range(keys.FILE_LOCK_PREFIX)
+        rows = await txn.get_range(key_after(after_key) if after_key else begin, end, limit=batch, snapshot=True)
+        removed = 0
+        for row in rows:
+            lock = decode_file_lock(row.key, row.value)
+            seen_ns = await load_client_seen(txn, lock.client_id)  # conflicting: a racing heartbeat wins
+            if now_ns - max(seen_ns or 0, lock.acquired_ns) > self._timeout_ns():
+                remove_file_lock(txn, lock)
+                removed += 1
+        if removed:
+            logger.info("removed %d file locks of dead clients", removed)
+        return removed, (rows[-1].key if len(rows) == batch else None)
 
     async def _clear_clients(self, txn: Transaction) -> None:
         now_ns = self._clock.now_ns()

@@ -16,6 +16,7 @@ Directory entries sort by parent then name, so a listing is one range read.
 | XATT   | XATT + inode_id + name                | extended attribute value     |
 | CLNT   | CLNT + client_id                      | client last seen (client.py) |
 | TRSH   | TRSH + expire_at_ns (u64 BE) + inode  | trash entry (store/trash.py) |
+| FLCK   | FLCK + inode + kind + client + owner + start (u64 BE) | file lock (store/file_lock.py) |
 
 Directory times live in their own key so that entry changes can update a
 parent's mtime with a blind write (no read conflict on a hot directory);
@@ -58,6 +59,10 @@ __all__ = [
     "TRASH_PREFIX",
     "trash_key",
     "trash_range_until",
+    "FILE_LOCK_PREFIX",
+    "file_lock_key",
+    "file_lock_range",
+    "file_lock_owner_range",
 ]
 
 INODE_PREFIX = b"INOD"
@@ -70,6 +75,7 @@ IDEMPOTENCE_PREFIX = b"IDEM"
 XATTR_PREFIX = b"XATT"
 CLIENT_PREFIX = b"CLNT"
 TRASH_PREFIX = b"TRSH"
+FILE_LOCK_PREFIX = b"FLCK"
 
 _U64 = struct.Struct("<Q")
 _U16 = struct.Struct("<H")
@@ -169,3 +175,19 @@ def xattr_range(inode_id: int) -> tuple[bytes, bytes]:
 def xattr_name(key: bytes) -> bytes:
     assert key.startswith(XATTR_PREFIX)
     return key[len(XATTR_PREFIX) + _U64.size :]
+
+
+def file_lock_key(inode_id: int, kind: int, client_id: int, owner: int, start: int) -> bytes:
+    return (FILE_LOCK_PREFIX + _U64.pack(inode_id) + bytes([kind]) + _U64.pack(client_id) + _U64.pack(owner)
+            + _U64_BE.pack(start))
+
+
+def file_lock_range(inode_id: int, kind: int | None = None) -> tuple[bytes, bytes]:
+    """Every lock of an inode (of one kind if given)."""
+    prefix = FILE_LOCK_PREFIX + _U64.pack(inode_id) + (b"" if kind is None else bytes([kind]))
+    return prefix_range(prefix)
+
+
+def file_lock_owner_range(inode_id: int, kind: int, client_id: int, owner: int) -> tuple[bytes, bytes]:
+    return prefix_range(FILE_LOCK_PREFIX + _U64.pack(inode_id) + bytes([kind]) + _U64.pack(client_id)
+                        + _U64.pack(owner))

@@ -83,3 +83,24 @@ async def test_reopen_refreshes_liveness_and_client_zero_goes_by_open_time() -> 
     assert await pruner.run_once() == 1, "only the anonymous session, 70 s old"
     assert sorted(client for client, _ in await _sessions(operator)) == [5, 5]
     await expect_errno(22, operator.client_heartbeat(0))
+
+
+@async_test
+async def test_file_locks_of_dead_clients_are_swept_live_ones_kept() -> None:
+    from fs3.meta.store.file_lock import LockKind, LockType, load_file_locks
+
+    operator = await new_operator(config=PRUNE_CONFIG)
+    clock = operator.test_clock
+    pruner = SessionPruner(operator.test_engine, PRUNE_CONFIG, clock=clock)
+    inode_ids = [(await operator.create(ROOT, path(f"/locked{index}"), 0o644)).inode.inode_id for index in range(3)]
+    for inode_id in inode_ids:  # client 7 holds three locks (paged over batches of 2), client 8 one
+        await operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, 7, 1, LockType.WRITE, 0, 99)
+    await operator.set_file_lock(ROOT, inode_ids[0], LockKind.FLOCK, 8, 1, LockType.READ)
+    clock.advance(50 * SECOND)
+    await operator.client_heartbeat(8)
+    clock.advance(11 * SECOND)
+    await pruner.run_once()
+    assert pruner.pruned_locks == 3
+    left = [lock.holder for inode_id in inode_ids
+            for lock in await run_transaction(operator.test_engine, lambda txn, i=inode_id: load_file_locks(txn, i))]
+    assert left == [(8, 1)]
