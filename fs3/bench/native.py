@@ -21,6 +21,7 @@ import tempfile
 import time
 
 import crc32c
+import uvloop
 from pathlib import Path
 
 from fs3.local.cluster import LocalCluster, LocalClusterSpec
@@ -144,7 +145,8 @@ def run_native_benchmark(
     try:
         disk = disk_direct_io_rates(folder, size_bytes, block_bytes)
         cluster.up(timeout_s=90)
-        client = asyncio.run(_client_phase(cluster.mgmtd_address, size_bytes, block_bytes, depth))
+        # on uvloop, as the services and the CLI run (the client library works on any asyncio loop)
+        client = uvloop.run(_client_phase(cluster.mgmtd_address, size_bytes, block_bytes, depth))
     finally:
         cluster.down()
         if owned:

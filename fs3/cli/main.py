@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -55,7 +56,7 @@ def _fail(message: str, code: int = 1) -> None:
 def _run(coroutine):
     """Run a coroutine; turn fs3 and OS errors into one clear line and exit 1."""
     try:
-        return asyncio.run(coroutine)
+        return uvloop.run(coroutine)  # the services' loop too: fewer wake-ups per call than asyncio's
     except Fs3Error as error:
         _fail(str(error))
     except (OSError, CliError, ValueError) as error:
