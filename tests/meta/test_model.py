@@ -1,12 +1,12 @@
 """Goal: the metadata operations behave like a plain POSIX tree.
 
-Method: a hypothesis RuleBasedStateMachine drives mkdir/create/unlink/
-rmdir/rename (with RENAME_NOREPLACE/RENAME_EXCHANGE)/readdir/stat, chmod,
-symlink/readlink, link and the xattr calls on a MetaOperator over the
-memory KV and on a reference model (inodes with kinds, modes, link counts,
-xattrs and named children), comparing results and errnos after every step
-and the whole tree (kinds, modes, link counts, '..' fields) as an
-invariant. The model encodes Linux's order of checks for the root user.
+Method: a hypothesis RuleBasedStateMachine drives mkdir/create/mknod (FIFO)/
+unlink/rmdir/rename (with RENAME_NOREPLACE/RENAME_EXCHANGE)/readdir/stat,
+chmod, chown, truncate, symlink/readlink, link and the xattr calls on a
+MetaOperator over the memory KV and on a reference model (inodes with
+kinds, modes, owners, lengths, link counts, xattrs and named children),
+comparing results and errnos after every step and the whole tree (kinds,
+modes, owners, lengths, link counts, '..' fields) as an invariant. The model encodes Linux's order of checks for the root user.
 Symlink targets are "/", "." and "..": they always resolve to a directory,
 so following them is well defined and never dangles.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
+import stat
 
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -41,8 +42,11 @@ class ModelError(Exception):
 
 @dataclasses.dataclass
 class Node:
-    kind: str  # "dir", "file", "symlink"
+    kind: str  # "dir", "file", "symlink", "fifo"
     mode: int
+    uid: int = 0
+    gid: int = 0
+    length: int = 0  # files only
     parent: int = ROOT_ID  # directories only
     nlink: int = 1  # non-directories only
     target: bytes = b""
@@ -136,6 +140,26 @@ class TreeModel:
             return
         self.nodes[parent].children[target[-1]] = self._new(Node("file", 0o644))
 
+    def mknod_fifo(self, target: Path) -> None:
+        parent, child = self.lookup(target, follow=False)
+        if child is not None:
+            raise ModelError(errno.EEXIST)
+        self.nodes[parent].children[target[-1]] = self._new(Node("fifo", 0o644))
+
+    def chown(self, target: Path, uid: int, gid: int) -> None:
+        node = self.nodes[self.existing(target)]
+        node.uid, node.gid = uid, gid
+        if node.kind != "dir":  # root changing owners: Linux keeps setgid only on directories... and drops
+            node.mode &= ~0o6000  # setuid/setgid of non-directories (here: no group-exec, so setgid stays off)
+
+    def truncate(self, target: Path, length: int) -> None:
+        node = self.nodes[self.existing(target)]
+        if node.kind == "dir":
+            raise ModelError(errno.EISDIR)
+        if node.kind != "file":
+            raise ModelError(errno.EINVAL)
+        node.length = length
+
     def symlink(self, target: Path, link_target: bytes) -> None:
         parent, child = self.lookup(target, follow=False)
         if child is not None:
@@ -161,8 +185,15 @@ class TreeModel:
     def chmod(self, target: Path, mode: int) -> None:
         self.nodes[self.existing(target)].mode = mode
 
-    def setxattr(self, target: Path, name: bytes, value: bytes, flags: int) -> None:
+    def _user_xattrs_of(self, target: Path, writing: bool) -> Node:
+        """Linux keeps user.* xattrs on files and directories only (EPERM to change, ENODATA to read)."""
         node = self.nodes[self.existing(target)]
+        if node.kind not in ("file", "dir"):
+            raise ModelError(errno.EPERM if writing else errno.ENODATA)
+        return node
+
+    def setxattr(self, target: Path, name: bytes, value: bytes, flags: int) -> None:
+        node = self._user_xattrs_of(target, writing=True)
         if flags == XATTR_CREATE and name in node.xattrs:
             raise ModelError(errno.EEXIST)
         if flags == XATTR_REPLACE and name not in node.xattrs:
@@ -170,7 +201,7 @@ class TreeModel:
         node.xattrs[name] = value
 
     def getxattr(self, target: Path, name: bytes) -> bytes:
-        node = self.nodes[self.existing(target)]
+        node = self._user_xattrs_of(target, writing=False)
         if name not in node.xattrs:
             raise ModelError(errno.ENODATA)
         return node.xattrs[name]
@@ -179,7 +210,7 @@ class TreeModel:
         return sorted(self.nodes[self.existing(target)].xattrs)
 
     def removexattr(self, target: Path, name: bytes) -> None:
-        node = self.nodes[self.existing(target)]
+        node = self._user_xattrs_of(target, writing=True)
         if name not in node.xattrs:
             raise ModelError(errno.ENODATA)
         del node.xattrs[name]
@@ -261,7 +292,8 @@ class TreeModel:
             prefix, directory = pending.pop()
             for name, child in self.nodes[directory].children.items():
                 node = self.nodes[child]
-                found[prefix + (name,)] = (node.kind, node.mode, 0 if node.kind == "dir" else node.nlink)
+                found[prefix + (name,)] = (node.kind, node.mode, 0 if node.kind == "dir" else node.nlink,
+                                           node.uid, node.gid, node.length)
                 if node.kind == "dir":
                     pending.append((prefix + (name,), child))
         return found
@@ -271,7 +303,7 @@ def text(target: Path) -> bytes:
     return b"/" + b"/".join(target)
 
 
-_KINDS = {"DIRECTORY": "dir", "FILE": "file", "SYMLINK": "symlink"}
+_KINDS = {"DIRECTORY": "dir", "FILE": "file", "SYMLINK": "symlink", "FIFO": "fifo"}
 
 
 class MetadataMachine(RuleBasedStateMachine):
@@ -345,6 +377,21 @@ class MetadataMachine(RuleBasedStateMachine):
         if both is not None:
             assert both[1].inode.mode & 0o7777 == mode
 
+    @rule(where=paths)
+    def mknod_fifo(self, where: Path) -> None:
+        self.compare(lambda: self.model.mknod_fifo(where),
+                     self.operator.mknod(ROOT, path(text(where)), stat.S_IFIFO | 0o644))
+
+    @rule(where=paths, owner=st.sampled_from([(0, 0), (1000, 1000), (1000, 0)]))
+    def chown(self, where: Path, owner: tuple[int, int]) -> None:
+        self.compare(lambda: self.model.chown(where, *owner),
+                     self.operator.setattr(ROOT, path(text(where)), SetAttributes(uid=owner[0], gid=owner[1])))
+
+    @rule(where=paths, length=st.sampled_from([0, 1, 5000, 3 << 20]))
+    def truncate(self, where: Path, length: int) -> None:
+        self.compare(lambda: self.model.truncate(where, length),
+                     self.operator.setattr(ROOT, path(text(where)), SetAttributes(length=length)))
+
     @rule(where=paths, link_target=st.sampled_from(SYMLINK_TARGETS))
     def symlink(self, where: Path, link_target: bytes) -> None:
         self.compare(lambda: self.model.symlink(where, link_target),
@@ -405,7 +452,8 @@ class MetadataMachine(RuleBasedStateMachine):
             for entry, inode in zip(listing.entries, listing.inodes):
                 child = directory + (entry.name,)
                 kind = _KINDS[inode.inode_type.name]
-                found[child] = (kind, inode.mode & 0o7777, 0 if kind == "dir" else inode.nlink)
+                found[child] = (kind, inode.mode & 0o7777, 0 if kind == "dir" else inode.nlink, inode.uid, inode.gid,
+                                inode.length if kind in ("file", "fifo") else 0)
                 if kind == "dir":
                     assert inode.parent == directory_id, "a directory's parent field is stale"
                     pending.append((child, inode.inode_id))
