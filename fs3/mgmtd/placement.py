@@ -25,6 +25,7 @@ have different heads where possible (files stripe over consecutive chains).
 
 from __future__ import annotations
 
+import posixpath
 import random
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = [
     "TargetSlot",
+    "slots_by_disk",
     "GeneratedChain",
     "generate_chains",
     "recovery_read_load",
@@ -45,6 +47,26 @@ class TargetSlot:
     target_id: int
     node_id: int
     disk_index: int = 0
+
+
+def slots_by_disk(targets: Iterable[tuple[int, int, str]]) -> list[TargetSlot]:
+    """Slots for ``(target_id, node_id, path)`` triples, targets sharing a parent folder on one node sharing a disk.
+
+    A target is a folder on a disk (``<disk>/target-<id>``), so its parent
+    folder names its disk; disk indices count a node's disks in path order.
+    """
+    targets = sorted(targets, key=lambda t: t[0])
+    disks: dict[int, list[str]] = defaultdict(list)
+    for _target_id, node_id, path in targets:
+        disk = posixpath.dirname(path.rstrip("/"))
+        if disk not in disks[node_id]:
+            disks[node_id].append(disk)
+    for node_disks in disks.values():
+        node_disks.sort()
+    return [
+        TargetSlot(target_id, node_id, disks[node_id].index(posixpath.dirname(path.rstrip("/"))))
+        for target_id, node_id, path in targets
+    ]
 
 
 @dataclass(frozen=True)
