@@ -52,6 +52,8 @@ class MetaConfig:
             remove_tree_to_trash (1 hour .. 7 days; tests lower the minimum).
         trash_clean_interval_s / trash_clean_batch_size: the trash cleaner's
             pause between passes and the expired entries one pass takes.
+        client_list_max / client_sessions_scan_max: most clients one
+            `fs3 clients` listing returns, and write sessions it counts.
     """
 
     default_layout: Layout = DEFAULT_LAYOUT
@@ -84,6 +86,8 @@ class MetaConfig:
     trash_expiry_max_s: float = 7 * 86400.0
     trash_clean_interval_s: float = 10.0
     trash_clean_batch_size: int = 64
+    client_list_max: int = 10_000
+    client_sessions_scan_max: int = 1 << 20
 
     def check(self) -> None:
         """Assert the relations between settings (call once at start-up)."""
@@ -110,3 +114,4 @@ class MetaConfig:
         assert 1 <= self.session_prune_batch_size <= 10_000
         assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s
         assert self.trash_clean_interval_s > 0 and 1 <= self.trash_clean_batch_size <= 10_000
+        assert self.client_list_max >= 1 and self.client_sessions_scan_max >= 1
