@@ -20,7 +20,10 @@ from fs3.meta.types import ChunkTrim, Layout
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
-__all__ = ["register_meta_service"]
+__all__ = ["register_meta_service", "ADMIN_ONLY_METHODS"]
+
+#: Methods only an admin may call (for the auth layer).
+ADMIN_ONLY_METHODS = frozenset({MetaMethod.LIST_CLIENTS})
 
 
 def register_meta_service(

@@ -196,14 +196,16 @@ class SetChainTableResponse(_message.Message):
     def __init__(self, table: _Optional[_Union[_common_pb2.ChainTable, _Mapping]] = ...) -> None: ...
 
 class MoveChainRequest(_message.Message):
-    __slots__ = ("chain_id", "from_target_id", "to_target_id")
+    __slots__ = ("chain_id", "from_target_id", "to_target_id", "cancel")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     TO_TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     chain_id: int
     from_target_id: int
     to_target_id: int
-    def __init__(self, chain_id: _Optional[int] = ..., from_target_id: _Optional[int] = ..., to_target_id: _Optional[int] = ...) -> None: ...
+    cancel: bool
+    def __init__(self, chain_id: _Optional[int] = ..., from_target_id: _Optional[int] = ..., to_target_id: _Optional[int] = ..., cancel: _Optional[bool] = ...) -> None: ...
 
 class MoveChainResponse(_message.Message):
     __slots__ = ("migration",)

@@ -135,8 +135,8 @@ class ClusterManagerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def OfflineTarget(self, request, context):
-        """Placement operations and config distribution: admin only (fs3/mgmtd/target_admin.py,
-        fs3/mgmtd/config_store.py: ADMIN_ONLY_METHODS).
+        """Placement operations and config distribution; all but GetConfig are admin only
+        (fs3/mgmtd/service.py ADMIN_ONLY_METHODS).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

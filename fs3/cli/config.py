@@ -76,7 +76,9 @@ def _print_record(record: ConfigRecord, as_json: bool) -> None:
     if as_json:
         print(json.dumps(_record_json(record), indent=2))
         return
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.updated_ms / 1000)) if record.updated_ms else "never"
+    when = "never"
+    if record.updated_ms:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.updated_ms / 1000))
     note = f": {record.description}" if record.description else ""
     console.print(f"# {record.node_type.name.lower()} config version {record.version} (set {when}{note})",
                   markup=False, highlight=False)

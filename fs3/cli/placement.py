@@ -33,7 +33,7 @@ from fs3.cli.main import (
     CliError, JsonOption, MgmtdOption, _fail, _mgmtd_addresses, _run, app, console, error_console,
 )
 from fs3.errors import Fs3Error, StatusCode
-from fs3.mgmtd.placement import generate_chains, head_counts, recovery_read_load, slots_by_disk
+from fs3.mgmtd.placement import generate_chains, head_counts, recovery_read_load, select_slots, slots_by_disk
 from fs3.net.methods import StorageMethod
 from fs3.routing import ChainInfo, PublicState, RoutingInfo
 
@@ -86,8 +86,8 @@ def create_targets(
     node: Annotated[int, typer.Option("--node", help="storage node id")],
     count: Annotated[int, typer.Option("--count", help="how many targets")] = 1,
     disk: Annotated[str, typer.Option("--disk", help="one of the node's disks: its path or index")] = "0",
-    first_id: Annotated[int, typer.Option("--first-id", help="first target id (default: node*1000+1 upward, "
-                                                             "skipping ids in use)")] = 0,
+    first_id: Annotated[int, typer.Option("--first-id", help="ids FIRST..FIRST+COUNT-1 (default: the first "
+                                                             "unused ids from node*1000+1)")] = 0,
     mgmtd: MgmtdOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -101,13 +101,19 @@ def create_targets(
             storage = session.storage_node(routing, node)
             if not storage.alive:
                 raise Fs3Error(StatusCode.UNAVAILABLE, f"storage node {node} is not alive")
-            ids, candidate = [], first_id or node * TARGET_IDS_PER_NODE + 1
-            for _attempt in range(count + len(routing.targets)):
-                if len(ids) == count:
-                    break
-                if candidate not in routing.targets:
-                    ids.append(candidate)
-                candidate += 1
+            if first_id:
+                ids = list(range(first_id, first_id + count))
+                taken = sorted(set(ids) & set(routing.targets))
+                if taken:
+                    raise Fs3Error(errno.EEXIST, f"target ids {taken} are in use")
+            else:
+                ids, candidate = [], node * TARGET_IDS_PER_NODE + 1
+                for _attempt in range(count + len(routing.targets)):
+                    if len(ids) == count:
+                        break
+                    if candidate not in routing.targets:
+                        ids.append(candidate)
+                    candidate += 1
             created = []
             for target_id in ids:
                 reply = await session.call_node(storage, StorageMethod.CREATE_TARGET, storage_pb2.CreateTargetRequest(
@@ -257,14 +263,21 @@ def _migration_rows(migrations) -> list[dict]:
 @app.command("move-chain", rich_help_panel=PANEL)
 def move_chain(
     chain_id: Annotated[int, typer.Argument(help="chain id (see `fs3 chains`)")],
-    from_target: Annotated[int, typer.Option("--from", help="the member that leaves")],
-    to_target: Annotated[int, typer.Option("--to", help="a free target that joins")],
+    from_target: Annotated[int, typer.Option("--from", help="the member that leaves")] = 0,
+    to_target: Annotated[int, typer.Option("--to", help="a free target that joins")] = 0,
+    cancel: Annotated[bool, typer.Option("--cancel", help="stop the chain's move (before the new target "
+                                                          "serves; it is then held offline)")] = False,
     wait: WaitOption = False,
     timeout: TimeoutOption = 600.0,
     mgmtd: MgmtdOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replace a chain member: the new target joins, recovers, serves; then the old one leaves."""
+    if cancel == bool(from_target and to_target):
+        _fail("give --from and --to, or --cancel")
+    if cancel:
+        _cancel_move(mgmtd, chain_id, as_json)
+        return
 
     async def main():
         async with _session(mgmtd) as session:
@@ -280,6 +293,19 @@ def move_chain(
     text = (f"chain {chain_id}: target {from_target} replaced by {to_target}" if wait else
             f"chain {chain_id}: moving target {from_target} to {to_target} (follow with `fs3 status`)")
     _print(row, text, as_json)
+
+
+def _cancel_move(mgmtd: str | None, chain_id: int, as_json: bool) -> None:
+    async def main():
+        async with _session(mgmtd) as session:
+            migration = await session.mgmtd.cancel_chain_move(chain_id)
+            routing = await session.routing()
+            return _migration_rows([migration])[0] | {"cancelled": True,
+                                                      "chain": _chain_json(routing.chains[chain_id], routing)}
+
+    row = _run(main())
+    _print(row, f"chain {chain_id}: move of target {row['from_target_id']} to {row['to_target_id']} cancelled; "
+                f"target {row['to_target_id']} is held offline (`fs3 replace-target` frees it)", as_json)
 
 
 @app.command("add-node", rich_help_panel=PANEL)
@@ -342,13 +368,14 @@ def _read(path: str) -> str:
 @app.command("generate-chains", rich_help_panel=PANEL)
 def generate_chains_command(
     replication: Annotated[int, typer.Option("--replication", help="targets per chain")] = 3,
+    count: Annotated[int, typer.Option("--count", help="chains to build (0: from every free target)")] = 0,
     first_chain_id: Annotated[int, typer.Option("--first-chain-id", help="default: after the highest")] = 0,
     seed: Annotated[int, typer.Option(help="placement search seed")] = 1,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="write the chains CSV here")] = None,
     mgmtd: MgmtdOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Chains over every free target (no two replicas on one node, node pairs sharing chains evenly,
+    """Chains over the free targets (no two replicas on one node, node pairs sharing chains evenly,
     heads balanced), as a CSV for `fs3 upload-chains`; shows the extra read load a node failure causes."""
 
     async def main():
@@ -361,11 +388,13 @@ def generate_chains_command(
         _fail("no free targets (create some with `fs3 create-targets`)")
     first = first_chain_id or max(routing.chains, default=0) + 1
     try:
-        chains = generate_chains(slots_by_disk((t.target_id, t.node_id, t.path) for t in free), replication,
-                                 first_chain_id=first, seed=seed)
+        slots = slots_by_disk((t.target_id, t.node_id, t.path) for t in free)
+        if count:
+            slots = select_slots(slots, count, replication)
+        chains = generate_chains(slots, replication, first_chain_id=first, seed=seed)
     except ValueError as error:
         _fail(f"cannot build chains: {error}")
-    target_node = {t.target_id: t.node_id for t in free}
+    target_node = {slot.target_id: slot.node_id for slot in slots}
     nodes = sorted(set(target_node.values()))
     worst = 0.0
     for failed in nodes:

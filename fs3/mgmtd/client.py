@@ -192,6 +192,10 @@ class MgmtdClient:
             chain_id=chain_id, from_target_id=from_target_id, to_target_id=to_target_id))
         return migration_from_proto(response.migration)
 
+    async def cancel_chain_move(self, chain_id: int) -> ChainMigration:
+        response = await self._call("MoveChain", mgmtd_pb2.MoveChainRequest(chain_id=chain_id, cancel=True))
+        return migration_from_proto(response.migration)
+
     async def move_chains_to_node(self, node_id: int, chains_max: int = 0) -> list[ChainMigration]:
         response = await self._call("MoveChainsToNode", mgmtd_pb2.MoveChainsToNodeRequest(
             node_id=node_id, chains_max=chains_max))

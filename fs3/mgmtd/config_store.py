@@ -28,7 +28,7 @@ __all__ = ["ConfigRecord", "ConfigStore", "ADMIN_ONLY_METHODS"]
 logger = logging.getLogger(__name__)
 
 #: gRPC methods of this module's operations that only an admin may call.
-ADMIN_ONLY_METHODS = frozenset({"SetConfig", "GetConfig"})
+ADMIN_ONLY_METHODS = frozenset({"SetConfig"})
 
 _KEY_PREFIX = b"MGMT/config/"
 _FORMAT = 1

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Mapping, Sequence
 __all__ = [
     "TargetSlot",
     "slots_by_disk",
+    "select_slots",
     "GeneratedChain",
     "generate_chains",
     "recovery_read_load",
@@ -67,6 +68,30 @@ def slots_by_disk(targets: Iterable[tuple[int, int, str]]) -> list[TargetSlot]:
         TargetSlot(target_id, node_id, disks[node_id].index(posixpath.dirname(path.rstrip("/"))))
         for target_id, node_id, path in targets
     ]
+
+
+def select_slots(slots: Sequence[TargetSlot], chain_count: int, replication_factor: int) -> list[TargetSlot]:
+    """``chain_count * replication_factor`` of ``slots`` that ``generate_chains`` can group: taken from
+    the node with the most slots left first (lowest target ids first), at most ``chain_count`` per node.
+
+    Raises ``ValueError`` if the slots' nodes cannot provide that many.
+    """
+    if chain_count < 1:
+        raise ValueError(f"chain count must be at least 1, got {chain_count}")
+    by_node: dict[int, deque[TargetSlot]] = defaultdict(deque)
+    for slot in sorted(slots, key=lambda slot: slot.target_id):
+        by_node[slot.node_id].append(slot)
+    taken: Counter[int] = Counter()
+    chosen: list[TargetSlot] = []
+    for _ in range(chain_count * replication_factor):
+        open_nodes = [node for node, left in by_node.items() if left and taken[node] < chain_count]
+        if not open_nodes:
+            raise ValueError(f"{len(slots)} targets on {len(by_node)} nodes cannot make {chain_count} chains of "
+                             f"{replication_factor} (at most {chain_count} targets of one node)")
+        node = min(open_nodes, key=lambda node: (-len(by_node[node]), taken[node], node))
+        chosen.append(by_node[node].popleft())
+        taken[node] += 1
+    return chosen
 
 
 @dataclass(frozen=True)

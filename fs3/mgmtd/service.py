@@ -10,13 +10,16 @@ from fs3.codec.routing import node_from_proto, routing_to_proto
 from typing import Awaitable, Callable
 
 from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd import config_store, target_admin
 from fs3.mgmtd.manager import ClusterManager, TargetReport
 from fs3.mgmtd.target_admin import TargetAdmin
 from fs3.routing import LocalState, NodeType
 
-__all__ = ["ClusterManagerService", "FS3_CODE_METADATA_KEY"]
+__all__ = ["ClusterManagerService", "FS3_CODE_METADATA_KEY", "ADMIN_ONLY_METHODS"]
 
 FS3_CODE_METADATA_KEY = "fs3-code"
+#: gRPC methods only an admin may call: placement operations and setting configs (for the auth layer).
+ADMIN_ONLY_METHODS = target_admin.ADMIN_ONLY_METHODS | config_store.ADMIN_ONLY_METHODS
 
 
 def _grpc_status(code: int) -> grpc.StatusCode:
@@ -182,8 +185,11 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
 
     async def MoveChain(self, request, context):
         async def body(manager):
-            migration = await TargetAdmin(manager).move_chain(request.chain_id, request.from_target_id,
-                                                              request.to_target_id)
+            admin = TargetAdmin(manager)
+            if request.cancel:
+                migration = await admin.cancel_move(request.chain_id)
+            else:
+                migration = await admin.move_chain(request.chain_id, request.from_target_id, request.to_target_id)
             return mgmtd_pb2.MoveChainResponse(migration=migration_to_proto(migration))
 
         return await self._answer(context, body)

@@ -244,6 +244,28 @@ class TargetAdmin:
         await self.manager.publish_change()
         return migration
 
+    async def cancel_move(self, chain_id: int) -> ChainMigration:
+        """Stop a chain's move while its new target has not caught up (e.g. its node died): the new
+        target leaves the chain (held offline: it holds a partial copy) and the old one stays."""
+        migration = self.manager.chain_migrations.get(chain_id)
+        if migration is None:
+            raise Fs3Error(errno.ENOENT, f"chain {chain_id} is not moving")
+        chain = self._chain(chain_id)
+        destination = self._target(migration.to_target_id)
+        if destination.public_state == PublicState.SERVING and destination.target_id in chain.target_ids:
+            raise Fs3Error(errno.EBUSY, f"target {destination.target_id} already serves chain {chain_id}; "
+                                        f"the move finishes by itself")
+        if destination.target_id in chain.target_ids:
+            chain.target_ids.remove(destination.target_id)
+            chain.chain_version += 1
+        destination.chain_id, destination.admin_offline = 0, True
+        del self.manager.chain_migrations[chain_id]
+        logger.warning("chain %d: move of target %d to %d cancelled", chain_id, migration.from_target_id,
+                       migration.to_target_id)
+        await self.manager.update_target_states()
+        await self.manager.publish_change()
+        return migration
+
     async def move_chains_to_node(self, node_id: int, chains_max: int = 0) -> list[ChainMigration]:
         """Move chain members onto `node_id`'s free targets until the nodes' loads even out (`rebalance.py`)."""
         node = self.routing.nodes.get(node_id)

@@ -294,3 +294,26 @@ def test_chain_tables_skip_targets_held_offline():
         assert sorted(chain.target_ids) == [101001, 102001, 103001]
 
     run_async(main())
+
+
+def test_cancel_a_move_whose_new_target_never_catches_up():
+    async def main() -> None:
+        cluster = SimulatedCluster()
+        await cluster.setup()
+        await cluster.add_node(104, 1)
+        chain = cluster.chain_of(101001)
+        await cluster.admin.move_chain(chain.chain_id, 101001, 104001)
+        del cluster.local[104001]  # its node stops reporting it (died)
+        cluster.clock.now += 11
+        await cluster.round()
+        version = cluster.manager.routing.chains[chain.chain_id].chain_version
+        cancelled = await cluster.admin.cancel_move(chain.chain_id)
+        assert cancelled.to_target_id == 104001 and not cluster.manager.chain_migrations
+        chain = cluster.manager.routing.chains[chain.chain_id]
+        assert 104001 not in chain.target_ids and 101001 in chain.target_ids and chain.chain_version > version
+        assert cluster.manager.routing.targets[104001].admin_offline  # a partial copy: held until replaced
+        with pytest.raises(Fs3Error) as nothing:
+            await cluster.admin.cancel_move(chain.chain_id)
+        assert nothing.value.code == errno.ENOENT
+
+    run_async(main())
