@@ -3,6 +3,11 @@
 Every timeout, queue and buffer a service uses has a field here, so bounds
 are explicit and visible in one place. `check()` asserts the relations between
 them before a service starts.
+
+Each class names its `HOT_FIELDS`: the settings a running service applies
+live when the cluster manager distributes a new config for its node type
+(`fs3 set-config`, `fs3.hot_config`). Every other setting is read once at
+start-up and comes only from the node's own file.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import dataclasses
 import tomllib
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = [
     "MgmtdConfig",
@@ -37,6 +42,8 @@ def parse_address(address: str) -> tuple[str, int]:
 
 @dataclasses.dataclass
 class MgmtdConfig:
+    HOT_FIELDS: ClassVar[frozenset[str]] = frozenset({"log_level", "heartbeat_timeout_s", "state_update_interval_s"})
+
     node_id: int = 1
     host: str = "127.0.0.1"
     port: int = 8000
@@ -46,6 +53,8 @@ class MgmtdConfig:
     state_update_interval_s: float = 0.5
     # Several instances share kv_url; the one holding the lease is primary.
     primary_lease_s: float = 5.0
+    config_document_bytes_max: int = 64 << 10  # one node type's distributed settings (`fs3 set-config`)
+    chain_migrations_max: int = 256  # chain moves (`fs3 move-chain`, `fs3 add-node`) in progress at once
     http_port: int = 0  # admin API and /metrics (fastapi); 0: off
     log_level: str = "INFO"
 
@@ -53,10 +62,16 @@ class MgmtdConfig:
         assert self.heartbeat_timeout_s > 0
         assert 0 < self.state_update_interval_s < self.heartbeat_timeout_s
         assert self.primary_lease_s > 0
+        assert 0 < self.config_document_bytes_max <= 4 << 20 and self.chain_migrations_max > 0
 
 
 @dataclasses.dataclass
 class MetaServiceConfig:
+    HOT_FIELDS: ClassVar[frozenset[str]] = frozenset({
+        "log_level", "heartbeat_interval_s", "gc_batch_size", "gc_interval_s", "capacity_refresh_s",
+        "client_session_timeout_s", "session_prune_interval_s", "trash_clean_interval_s",
+    })
+
     node_id: int = 50
     host: str = "127.0.0.1"
     port: int = 9000
@@ -96,11 +111,18 @@ class TargetConfig:
 
 @dataclasses.dataclass
 class StorageServiceConfig:
+    HOT_FIELDS: ClassVar[frozenset[str]] = frozenset({
+        "log_level", "heartbeat_interval_s", "forward_retries_max", "resync_poll_interval_s",
+        "resync_retry_delay_s", "resync_call_timeout_s",
+    })
+
     node_id: int = 101
     host: str = "127.0.0.1"
     port: int = 9100
     mgmtd_addresses: list[str] = dataclasses.field(default_factory=lambda: ["127.0.0.1:8000"])
     targets: list[TargetConfig] = dataclasses.field(default_factory=list)
+    # Folders (one per disk) where `fs3 create-targets` makes new targets; they are found again at start-up.
+    disks: list[str] = dataclasses.field(default_factory=list)
     heartbeat_interval_s: float = 1.0
     io_threads: int = 8
     inflight_requests_max: int = 128

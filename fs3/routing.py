@@ -59,6 +59,7 @@ class NodeInfo:
     alive: bool = False
     start_time_ms: int = 0
     metrics_port: int = 0
+    config_version: int = 0  # its node type's distributed config it has applied (0: none)
 
     @property
     def address(self) -> str:
@@ -76,6 +77,7 @@ class TargetInfo:
     used_bytes: int = 0
     capacity_bytes: int = 0
     chunk_count: int = 0
+    admin_offline: bool = False  # an operator took it out of service: offline until brought back
 
 
 @dataclasses.dataclass(slots=True)

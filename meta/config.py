@@ -56,6 +56,8 @@ class MetaConfig:
             administrator inspection call (dump-inodes, gc, orphan search).
         fsck_inodes_max: fsck refuses (EFBIG) namespaces with more inodes
             (it holds them in memory, in one snapshot transaction).
+        client_list_max / client_sessions_scan_max: most clients one
+            `fs3 clients` listing returns, and write sessions it counts.
     """
 
     default_layout: Layout = DEFAULT_LAYOUT
@@ -90,6 +92,8 @@ class MetaConfig:
     trash_clean_batch_size: int = 64
     inspect_page_max: int = 4096
     fsck_inodes_max: int = 2_000_000
+    client_list_max: int = 10_000
+    client_sessions_scan_max: int = 1 << 20
 
     def check(self) -> None:
         """Assert the relations between settings (call once at start-up)."""
@@ -117,3 +121,4 @@ class MetaConfig:
         assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s
         assert self.trash_clean_interval_s > 0 and 1 <= self.trash_clean_batch_size <= 10_000
         assert 1 <= self.inspect_page_max <= 16384 and self.fsck_inodes_max >= 1
+        assert self.client_list_max >= 1 and self.client_sessions_scan_max >= 1

@@ -11,6 +11,7 @@ import logging
 import time
 
 from fs3.config import MetaServiceConfig
+from fs3.hot_config import HotConfig
 from fs3.kv import open_engine
 from fs3.meta.components.chunk_remover import ChunkRemover
 from fs3.meta.components.gc import ChunkGarbageCollector
@@ -61,6 +62,8 @@ class MetaServer:
         self.trash_cleaner: TrashCleaner | None = None
         self._capacity: Capacity | None = None
         self._capacity_read_at = 0.0
+        self.hot_config = HotConfig(config)
+        self.meta_config: MetaConfig | None = None
 
     async def _current_capacity(self) -> Capacity:
         """The targets' space, re-read from the manager at most every
@@ -94,6 +97,7 @@ class MetaServer:
             trash_expiry_min_s=self.config.trash_expiry_min_s, trash_expiry_max_s=self.config.trash_expiry_max_s,
             trash_clean_interval_s=self.config.trash_clean_interval_s,
         )
+        self.meta_config = meta_config
         operator = MetaOperator(self.engine, config=meta_config, capacity=self._current_capacity)
         remover = ChunkRemover(self.clients, self._routing, self._refresh_routing, timeout_s=self.config.rpc_timeout_s)
         register_meta_service(self.server, operator, trim_chunks=remover.apply_trim,
@@ -105,8 +109,10 @@ class MetaServer:
         self.agent = NodeAgent(
             MgmtdClient(self.config.mgmtd_addresses), self.config.node_id, NodeType.META, self.config.host, port,
             heartbeat_interval_s=self.config.heartbeat_interval_s, metrics_port=metrics_port,
+            apply_config=self._apply_config,
         )
         await self.agent.start()
+        meta_config = self.meta_config  # with the distributed settings the first heartbeat may have brought
         self.collector = ChunkGarbageCollector(self.engine, remover, meta_config, owner_id=self.config.node_id)
         self.collector.start()
         self.pruner = SessionPruner(self.engine, meta_config)
@@ -114,6 +120,24 @@ class MetaServer:
         self.trash_cleaner = TrashCleaner(self.engine, operator, meta_config)
         self.trash_cleaner.start()
         logger.info("metadata service %d listening on port %d", self.config.node_id, port)
+
+    def _apply_config(self, version: int, content: str) -> None:
+        """Hot settings distributed by the cluster manager (MetaServiceConfig.HOT_FIELDS)."""
+        changed = self.hot_config.apply(version, content)
+        self.config = config = self.hot_config.current
+        if self.agent is not None:
+            self.agent.heartbeat_interval_s = config.heartbeat_interval_s
+        if self.meta_config is not None:
+            self.meta_config = dataclasses.replace(
+                self.meta_config, gc_batch_size=config.gc_batch_size, gc_interval_s=config.gc_interval_s,
+                client_session_timeout_s=config.client_session_timeout_s,
+                session_prune_interval_s=config.session_prune_interval_s,
+                trash_clean_interval_s=config.trash_clean_interval_s,
+            )
+            for component in (self.collector, self.pruner, self.trash_cleaner):
+                if component is not None:
+                    component.reconfigure(self.meta_config)
+        logger.info("metadata service %d runs config version %d (%s)", config.node_id, version, sorted(changed))
 
     async def stop(self) -> None:
         if self.collector is not None:

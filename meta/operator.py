@@ -24,6 +24,7 @@ from fs3.meta.ops._common import OpContext
 from fs3.meta.ops.close import CloseOp
 from fs3.meta.ops.create import CreateOp
 from fs3.meta.ops.link import LinkOp
+from fs3.meta.ops.list_clients import ClientSessionInfo, ListClientsOp
 from fs3.meta.ops.mkdir import MkdirOp
 from fs3.meta.ops.open import OpenOp
 from fs3.meta.ops.readdir import ReaddirOp
@@ -175,6 +176,12 @@ class MetaOperator:
             touch_client(txn, client_id, now_ns)
 
         await self._run(body)
+
+    async def list_clients(self, limit: int = 0) -> tuple[list[ClientSessionInfo], bool]:
+        """Known clients and their write-session counts (admin only); `limit` 0: `client_list_max`."""
+        self._check_u32(limit, "limit")
+        limit = min(limit or self._config.client_list_max, self._config.client_list_max)
+        return await self._run(ListClientsOp(limit, self._config.client_sessions_scan_max).run)
 
     async def set_length(self, user: UserInfo, inode_id: int, length: int, only_grow: bool = False) -> Inode:
         self._check_inode_id(inode_id)

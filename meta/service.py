@@ -20,7 +20,11 @@ from fs3.meta.types import ChunkTrim, Layout
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
-__all__ = ["register_meta_service"]
+__all__ = ["register_meta_service", "ADMIN_ONLY_METHODS"]
+
+#: Methods only an admin may call (for the auth layer).
+ADMIN_ONLY_METHODS = frozenset({MetaMethod.LIST_CLIENTS, MetaMethod.DUMP_INODES, MetaMethod.CHECK_INODES,
+                                MetaMethod.LIST_GC_QUEUE, MetaMethod.FSCK})
 
 
 def register_meta_service(
@@ -178,6 +182,13 @@ def register_meta_service(
         return meta_pb2.RemoveTreeToTrashResponse(inode=inode_to_proto(result.inode), trash_path=result.trash_path,
                                                   expire_at_ns=result.expire_at_ns)
 
+    async def list_clients(request: meta_pb2.ListClientsRequest, context: RpcContext):  # admin only
+        clients, truncated = await operator.list_clients(request.limit)
+        return meta_pb2.ListClientsResponse(truncated=truncated, clients=[
+            meta_pb2.ClientSession(client_id=client.client_id, last_seen_ns=client.last_seen_ns,
+                                   write_sessions=client.write_sessions) for client in clients])
+
+    server.register(MetaMethod.LIST_CLIENTS, meta_pb2.ListClientsRequest, list_clients)
     server.register(MetaMethod.REMOVE_TREE_TO_TRASH, meta_pb2.RemoveTreeToTrashRequest, remove_tree_to_trash)
     server.register(MetaMethod.CLIENT_HEARTBEAT, meta_pb2.ClientHeartbeatRequest, client_heartbeat)
     server.register(MetaMethod.STAT, meta_pb2.StatRequest, stat)

@@ -7,6 +7,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from fs3.config import StorageServiceConfig
+from fs3.errors import Fs3Error
+from fs3.hot_config import HotConfig
 from fs3.metrics import start_metrics_endpoint
 from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
@@ -22,6 +24,7 @@ from fs3.storage.replication.local_state import TargetLocalStates
 from fs3.storage.replication.resync import ResyncWorker
 from fs3.storage.service import register_storage_service
 from fs3.storage.target import StorageTarget
+from fs3.storage.target_admin import TargetAdmin, discover_targets
 from fs3.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
@@ -45,13 +48,20 @@ class StorageServer:
         self.local_states: TargetLocalStates | None = None
         self.resync: ResyncWorker | None = None
         self._follow_task: asyncio.Task | None = None
+        self.node: StorageNode | None = None
+        self.hot_config = HotConfig(config)
 
     async def _target_reports(self):
         assert self.agent is not None and self.local_states is not None
         self.local_states.update(self.agent.current_routing())
         reports = []
-        for target in self.targets.values():
-            space = await target.space()
+        for target in list(self.targets.values()):
+            try:
+                space = await target.space()
+            except Fs3Error as error:  # a target being replaced: report it, never fail the heartbeat
+                logger.info("target %d: no space report (%s)", target.target_id, error)
+                reports.append((target.target_id, target.path, self.local_states.state(target.target_id), 0, 0, 0))
+                continue
             reports.append(
                 (target.target_id, target.path, self.local_states.state(target.target_id), space.used_bytes,
                  space.capacity_bytes, space.chunk_count)
@@ -73,12 +83,16 @@ class StorageServer:
             self.targets[target_config.target_id] = StorageTarget(
                 target_config.target_id, target_config.path, self.executor, engine_config
             )
+        configured = {target.path for target in self.config.targets}
+        for target_id, path in discover_targets(self.config.disks, configured):  # made by `fs3 create-targets`
+            assert target_id not in self.targets, f"target {target_id} is both in the config and in {path}"
+            self.targets[target_id] = StorageTarget(target_id, path, self.executor, engine_config)
         port = await self.server.start(self.config.host, self.config.port)
         metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(
             MgmtdClient(self.config.mgmtd_addresses), self.config.node_id, NodeType.STORAGE, self.config.host, port,
             heartbeat_interval_s=self.config.heartbeat_interval_s, target_reports=self._target_reports,
-            metrics_port=metrics_port,
+            metrics_port=metrics_port, apply_config=self._apply_config,
         )
         agent = self.agent
         self.local_states = TargetLocalStates(self.targets)  # every target goes through recovery
@@ -90,7 +104,10 @@ class StorageServer:
             lease=HeartbeatLease(lambda: agent.last_heartbeat_ok, lambda: agent.heartbeat_timeout_s),
             local_states=self.local_states,
         )
-        register_storage_service(self.server, node, chunk_meta_page_max=self.config.chunk_meta_page_max)
+        self.node = node
+        register_storage_service(self.server, node, TargetAdmin(node, self.executor, engine_config,
+                                                                self.config.disks, self.agent.refresh_routing),
+                                 chunk_meta_page_max=self.config.chunk_meta_page_max)
         self.resync = ResyncWorker(
             node, self.clients, self.agent.current_routing, poll_interval_s=self.config.resync_poll_interval_s,
             concurrency_max=self.config.resync_concurrency_max, retry_delay_s=self.config.resync_retry_delay_s,
@@ -100,6 +117,20 @@ class StorageServer:
         self._follow_task = asyncio.get_running_loop().create_task(self._follow_routing())
         self.resync.start()
         logger.info("storage node %d serving %d targets on port %d", self.config.node_id, len(self.targets), port)
+
+    def _apply_config(self, version: int, content: str) -> None:
+        """Hot settings distributed by the cluster manager (StorageServiceConfig.HOT_FIELDS)."""
+        changed = self.hot_config.apply(version, content)
+        self.config = config = self.hot_config.current
+        if self.agent is not None:
+            self.agent.heartbeat_interval_s = config.heartbeat_interval_s
+        if self.node is not None:
+            self.node.forward_retries_max = config.forward_retries_max
+        if self.resync is not None:
+            self.resync.poll_interval_s = config.resync_poll_interval_s
+            self.resync.retry_delay_s = config.resync_retry_delay_s
+            self.resync.call_timeout_s = config.resync_call_timeout_s
+        logger.info("storage node %d runs config version %d (%s)", config.node_id, version, sorted(changed))
 
     async def stop(self) -> None:
         if self.resync is not None:

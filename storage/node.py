@@ -76,6 +76,13 @@ class StorageNode:
         self.local_states = local_states if local_states is not None else TargetLocalStates(targets, returning=False)
         self._writes_in_flight: dict[int, set[object]] = {target_id: set() for target_id in targets}
 
+    def add_target(self, target: StorageTarget, local_state: LocalState) -> None:
+        """Serve a target created or emptied while running (`fs3.storage.target_admin`); it replaces
+        any target of the same id in the shared `targets` map."""
+        self.targets[target.target_id] = target
+        self._writes_in_flight.setdefault(target.target_id, set())
+        self.local_states.add(target.target_id, local_state)
+
     # ---- validation -----------------------------------------------------------
     async def check_chain_version(self, chain_id: int, chain_version: int) -> RoutingInfo:
         """The routing info, once `chain_version` (0: any) is the chain's current version here."""

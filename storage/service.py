@@ -14,11 +14,13 @@ from fs3.storage.codec import (
 )
 from fs3.storage.node import StorageNode
 from fs3.storage.replication.resync import SyncChunk, SyncReceiver
+from fs3.storage.target_admin import TargetAdmin
 
 __all__ = ["register_storage_service"]
 
 
-def register_storage_service(server: RpcServer, node: StorageNode, *, chunk_meta_page_max: int = 8192) -> None:
+def register_storage_service(server: RpcServer, node: StorageNode, target_admin: TargetAdmin | None = None, *,
+                             chunk_meta_page_max: int = 8192) -> None:
     pool = server.payload_pool
 
     written_bytes = STORAGE_BYTES.labels("written")
@@ -103,3 +105,20 @@ def register_storage_service(server: RpcServer, node: StorageNode, *, chunk_meta
     server.register(StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest, dump_chunk_meta)
     server.register(StorageMethod.SYNC_CHUNK, storage_pb2.SyncChunkRequest, sync_chunk)
     server.register(StorageMethod.SYNC_DONE, storage_pb2.SyncDoneRequest, sync_done)
+    if target_admin is not None:
+        _register_target_admin(server, target_admin)
+
+
+def _register_target_admin(server: RpcServer, target_admin: TargetAdmin) -> None:
+    """Admin only (target_admin.ADMIN_ONLY_METHODS)."""
+
+    async def create_target(request: storage_pb2.CreateTargetRequest, context: RpcContext):
+        path = await target_admin.create_target(request.target_id, request.disk)
+        return storage_pb2.CreateTargetResponse(target_id=request.target_id, path=path)
+
+    async def replace_target(request: storage_pb2.ReplaceTargetRequest, context: RpcContext):
+        path = await target_admin.replace_target(request.target_id)
+        return storage_pb2.ReplaceTargetResponse(target_id=request.target_id, path=path)
+
+    server.register(StorageMethod.CREATE_TARGET, storage_pb2.CreateTargetRequest, create_target)
+    server.register(StorageMethod.REPLACE_TARGET, storage_pb2.ReplaceTargetRequest, replace_target)

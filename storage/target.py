@@ -4,6 +4,8 @@ The chunk engine is synchronous and does disk I/O; every call goes through
 the service's bounded thread pool so the event loop never blocks on a disk.
 Writes to one chunk are serialised by an asyncio lock held from the local
 write until the chain's acknowledgement commits it (CRAQ step 3 to 6).
+A target being replaced (`fs3.storage.target_admin`) is retired first: new
+calls fail, and its engine closes once the calls in flight have returned.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator
 
+from fs3.errors import Fs3Error, StatusCode
 from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId, ChunkMeta
 
 __all__ = ["StorageTarget"]
@@ -48,10 +51,28 @@ class StorageTarget:
         self.executor = executor
         self.engine = ChunkEngine(path, config=engine_config)
         self.locks = _ChunkLocks()
+        self._calls_in_flight = 0
+        self._retired = False
 
     async def _run(self, function, *args, **kwargs):
+        if self._retired:
+            raise Fs3Error(StatusCode.TARGET_NOT_SERVING, f"target {self.target_id} is being replaced")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+        self._calls_in_flight += 1
+        try:
+            return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+        finally:
+            self._calls_in_flight -= 1
+
+    async def retire(self, *, timeout_s: float, poll_s: float = 0.01) -> None:
+        """Refuse new calls and wait until the calls in flight have returned (then `close` is safe)."""
+        self._retired = True
+        for _attempt in range(max(1, int(timeout_s / poll_s))):
+            if self._calls_in_flight == 0:
+                return
+            await asyncio.sleep(poll_s)
+        raise Fs3Error(StatusCode.TIMEOUT, f"target {self.target_id}: {self._calls_in_flight} calls still in "
+                                           f"flight after {timeout_s}s")
 
     async def write_pending(self, chunk_id: ChunkId, offset: int, data: memoryview, *, chunk_size: int,
                             chain_version: int, full_chunk_replace: bool, payload_crc32c: int) -> ChunkMeta:

@@ -47,7 +47,7 @@ LOCAL_STATE_ONLINE: LocalTargetState
 LOCAL_STATE_OFFLINE: LocalTargetState
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "node_type", "host", "port", "hostname", "pid", "last_heartbeat_ms", "alive", "start_time_ms", "metrics_port")
+    __slots__ = ("node_id", "node_type", "host", "port", "hostname", "pid", "last_heartbeat_ms", "alive", "start_time_ms", "metrics_port", "config_version")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_TYPE_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class NodeInfo(_message.Message):
     ALIVE_FIELD_NUMBER: _ClassVar[int]
     START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     METRICS_PORT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
     node_id: int
     node_type: NodeType
     host: str
@@ -68,10 +69,11 @@ class NodeInfo(_message.Message):
     alive: bool
     start_time_ms: int
     metrics_port: int
-    def __init__(self, node_id: _Optional[int] = ..., node_type: _Optional[_Union[NodeType, str]] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., last_heartbeat_ms: _Optional[int] = ..., alive: _Optional[bool] = ..., start_time_ms: _Optional[int] = ..., metrics_port: _Optional[int] = ...) -> None: ...
+    config_version: int
+    def __init__(self, node_id: _Optional[int] = ..., node_type: _Optional[_Union[NodeType, str]] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., last_heartbeat_ms: _Optional[int] = ..., alive: _Optional[bool] = ..., start_time_ms: _Optional[int] = ..., metrics_port: _Optional[int] = ..., config_version: _Optional[int] = ...) -> None: ...
 
 class TargetInfo(_message.Message):
-    __slots__ = ("target_id", "node_id", "path", "public_state", "local_state", "chain_id", "used_bytes", "capacity_bytes", "chunk_count")
+    __slots__ = ("target_id", "node_id", "path", "public_state", "local_state", "chain_id", "used_bytes", "capacity_bytes", "chunk_count", "admin_offline")
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +83,7 @@ class TargetInfo(_message.Message):
     USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_BYTES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_OFFLINE_FIELD_NUMBER: _ClassVar[int]
     target_id: int
     node_id: int
     path: str
@@ -90,7 +93,8 @@ class TargetInfo(_message.Message):
     used_bytes: int
     capacity_bytes: int
     chunk_count: int
-    def __init__(self, target_id: _Optional[int] = ..., node_id: _Optional[int] = ..., path: _Optional[str] = ..., public_state: _Optional[_Union[PublicTargetState, str]] = ..., local_state: _Optional[_Union[LocalTargetState, str]] = ..., chain_id: _Optional[int] = ..., used_bytes: _Optional[int] = ..., capacity_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ...) -> None: ...
+    admin_offline: bool
+    def __init__(self, target_id: _Optional[int] = ..., node_id: _Optional[int] = ..., path: _Optional[str] = ..., public_state: _Optional[_Union[PublicTargetState, str]] = ..., local_state: _Optional[_Union[LocalTargetState, str]] = ..., chain_id: _Optional[int] = ..., used_bytes: _Optional[int] = ..., capacity_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ..., admin_offline: _Optional[bool] = ...) -> None: ...
 
 class ChainInfo(_message.Message):
     __slots__ = ("chain_id", "chain_version", "target_ids")

@@ -545,6 +545,32 @@ class RemoveTreeToTrashResponse(_message.Message):
     expire_at_ns: int
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ..., trash_path: _Optional[bytes] = ..., expire_at_ns: _Optional[int] = ...) -> None: ...
 
+class ListClientsRequest(_message.Message):
+    __slots__ = ("user", "limit")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    limit: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ClientSession(_message.Message):
+    __slots__ = ("client_id", "last_seen_ns", "write_sessions")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_NS_FIELD_NUMBER: _ClassVar[int]
+    WRITE_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    client_id: int
+    last_seen_ns: int
+    write_sessions: int
+    def __init__(self, client_id: _Optional[int] = ..., last_seen_ns: _Optional[int] = ..., write_sessions: _Optional[int] = ...) -> None: ...
+
+class ListClientsResponse(_message.Message):
+    __slots__ = ("clients", "truncated")
+    CLIENTS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    clients: _containers.RepeatedCompositeFieldContainer[ClientSession]
+    truncated: bool
+    def __init__(self, clients: _Optional[_Iterable[_Union[ClientSession, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
 class DumpInodesRequest(_message.Message):
     __slots__ = ("user", "after_inode_id", "limit")
     USER_FIELD_NUMBER: _ClassVar[int]

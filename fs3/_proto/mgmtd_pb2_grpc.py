@@ -59,6 +59,46 @@ class ClusterManagerStub:
                 request_serializer=fs3_dot___proto_dot_mgmtd__pb2.GetClusterStatusRequest.SerializeToString,
                 response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.GetClusterStatusResponse.FromString,
                 _registered_method=True)
+        self.OfflineTarget = channel.unary_unary(
+                '/fs3.ClusterManager/OfflineTarget',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.OfflineTargetRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.OfflineTargetResponse.FromString,
+                _registered_method=True)
+        self.OnlineTarget = channel.unary_unary(
+                '/fs3.ClusterManager/OnlineTarget',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.OnlineTargetRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.OnlineTargetResponse.FromString,
+                _registered_method=True)
+        self.SetChains = channel.unary_unary(
+                '/fs3.ClusterManager/SetChains',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainsRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainsResponse.FromString,
+                _registered_method=True)
+        self.SetChainTable = channel.unary_unary(
+                '/fs3.ClusterManager/SetChainTable',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainTableRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainTableResponse.FromString,
+                _registered_method=True)
+        self.MoveChain = channel.unary_unary(
+                '/fs3.ClusterManager/MoveChain',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainResponse.FromString,
+                _registered_method=True)
+        self.MoveChainsToNode = channel.unary_unary(
+                '/fs3.ClusterManager/MoveChainsToNode',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainsToNodeRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainsToNodeResponse.FromString,
+                _registered_method=True)
+        self.SetConfig = channel.unary_unary(
+                '/fs3.ClusterManager/SetConfig',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.SetConfigRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.SetConfigResponse.FromString,
+                _registered_method=True)
+        self.GetConfig = channel.unary_unary(
+                '/fs3.ClusterManager/GetConfig',
+                request_serializer=fs3_dot___proto_dot_mgmtd__pb2.GetConfigRequest.SerializeToString,
+                response_deserializer=fs3_dot___proto_dot_mgmtd__pb2.GetConfigResponse.FromString,
+                _registered_method=True)
 
 
 class ClusterManagerServicer:
@@ -94,6 +134,56 @@ class ClusterManagerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OfflineTarget(self, request, context):
+        """Placement operations and config distribution; all but GetConfig are admin only
+        (fs3/mgmtd/service.py ADMIN_ONLY_METHODS).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OnlineTarget(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetChains(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetChainTable(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MoveChain(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MoveChainsToNode(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterManagerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +211,46 @@ def add_ClusterManagerServicer_to_server(servicer, server):
                     servicer.GetClusterStatus,
                     request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.GetClusterStatusRequest.FromString,
                     response_serializer=fs3_dot___proto_dot_mgmtd__pb2.GetClusterStatusResponse.SerializeToString,
+            ),
+            'OfflineTarget': grpc.unary_unary_rpc_method_handler(
+                    servicer.OfflineTarget,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.OfflineTargetRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.OfflineTargetResponse.SerializeToString,
+            ),
+            'OnlineTarget': grpc.unary_unary_rpc_method_handler(
+                    servicer.OnlineTarget,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.OnlineTargetRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.OnlineTargetResponse.SerializeToString,
+            ),
+            'SetChains': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetChains,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainsRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainsResponse.SerializeToString,
+            ),
+            'SetChainTable': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetChainTable,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainTableRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.SetChainTableResponse.SerializeToString,
+            ),
+            'MoveChain': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveChain,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainResponse.SerializeToString,
+            ),
+            'MoveChainsToNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveChainsToNode,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainsToNodeRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.MoveChainsToNodeResponse.SerializeToString,
+            ),
+            'SetConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConfig,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.SetConfigRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.SetConfigResponse.SerializeToString,
+            ),
+            'GetConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConfig,
+                    request_deserializer=fs3_dot___proto_dot_mgmtd__pb2.GetConfigRequest.FromString,
+                    response_serializer=fs3_dot___proto_dot_mgmtd__pb2.GetConfigResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +388,222 @@ class ClusterManager:
             '/fs3.ClusterManager/GetClusterStatus',
             fs3_dot___proto_dot_mgmtd__pb2.GetClusterStatusRequest.SerializeToString,
             fs3_dot___proto_dot_mgmtd__pb2.GetClusterStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OfflineTarget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/OfflineTarget',
+            fs3_dot___proto_dot_mgmtd__pb2.OfflineTargetRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.OfflineTargetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OnlineTarget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/OnlineTarget',
+            fs3_dot___proto_dot_mgmtd__pb2.OnlineTargetRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.OnlineTargetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetChains(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/SetChains',
+            fs3_dot___proto_dot_mgmtd__pb2.SetChainsRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.SetChainsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetChainTable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/SetChainTable',
+            fs3_dot___proto_dot_mgmtd__pb2.SetChainTableRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.SetChainTableResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveChain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/MoveChain',
+            fs3_dot___proto_dot_mgmtd__pb2.MoveChainRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.MoveChainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveChainsToNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/MoveChainsToNode',
+            fs3_dot___proto_dot_mgmtd__pb2.MoveChainsToNodeRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.MoveChainsToNodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/SetConfig',
+            fs3_dot___proto_dot_mgmtd__pb2.SetConfigRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.SetConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fs3.ClusterManager/GetConfig',
+            fs3_dot___proto_dot_mgmtd__pb2.GetConfigRequest.SerializeToString,
+            fs3_dot___proto_dot_mgmtd__pb2.GetConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

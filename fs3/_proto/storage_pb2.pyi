@@ -237,3 +237,33 @@ class SyncDoneRequest(_message.Message):
 class SyncDoneResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class CreateTargetRequest(_message.Message):
+    __slots__ = ("target_id", "disk")
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    DISK_FIELD_NUMBER: _ClassVar[int]
+    target_id: int
+    disk: str
+    def __init__(self, target_id: _Optional[int] = ..., disk: _Optional[str] = ...) -> None: ...
+
+class CreateTargetResponse(_message.Message):
+    __slots__ = ("target_id", "path")
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    target_id: int
+    path: str
+    def __init__(self, target_id: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
+
+class ReplaceTargetRequest(_message.Message):
+    __slots__ = ("target_id",)
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    target_id: int
+    def __init__(self, target_id: _Optional[int] = ...) -> None: ...
+
+class ReplaceTargetResponse(_message.Message):
+    __slots__ = ("target_id", "path")
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    target_id: int
+    path: str
+    def __init__(self, target_id: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...

@@ -69,33 +69,34 @@ def _print_rows(rows: list[dict], columns: list[str], title: str, as_json: bool)
     console.print(table)
 
 
-@app.command("nodes")
+@app.command("nodes", rich_help_panel="Cluster")
 def nodes(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     """Registered nodes and whether they are alive."""
     routing = _run(_cluster_routing(mgmtd))
     rows = [
         {"node_id": node.node_id, "type": node.node_type.name.lower(), "address": node.address,
-         "hostname": node.hostname, "pid": node.pid, "alive": node.alive}
+         "hostname": node.hostname, "pid": node.pid, "alive": node.alive, "config_version": node.config_version}
         for node in sorted(routing.nodes.values(), key=lambda node: node.node_id)
     ]
-    _print_rows(rows, ["node_id", "type", "address", "hostname", "pid", "alive"], "nodes", as_json)
+    _print_rows(rows, ["node_id", "type", "address", "hostname", "pid", "alive", "config_version"], "nodes", as_json)
 
 
-@app.command("targets")
+@app.command("targets", rich_help_panel="Placement")
 def targets(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     """Storage targets with their chain, states and space."""
     routing = _run(_cluster_routing(mgmtd))
     rows = [
         {"target_id": target.target_id, "node_id": target.node_id, "chain_id": target.chain_id,
          "public_state": target.public_state.name.lower(), "local_state": target.local_state.name.lower(),
-         "chunk_count": target.chunk_count, "used_bytes": target.used_bytes, "path": target.path}
+         "chunk_count": target.chunk_count, "used_bytes": target.used_bytes, "path": target.path,
+         "admin_offline": target.admin_offline}
         for target in sorted(routing.targets.values(), key=lambda target: target.target_id)
     ]
     _print_rows(rows, ["target_id", "node_id", "chain_id", "public_state", "local_state", "chunk_count",
                        "used_bytes"], "targets", as_json)
 
 
-@app.command("chains")
+@app.command("chains", rich_help_panel="Placement")
 def chains(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     """Chains: version and targets, head first, with each target's public state."""
     routing = _run(_cluster_routing(mgmtd))
@@ -111,7 +112,7 @@ def chains(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     _print_rows(rows, ["chain_id", "chain_version", "targets"], "chains", as_json)
 
 
-@app.command("chain-tables")
+@app.command("chain-tables", rich_help_panel="Placement")
 def chain_tables(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     """Chain tables and the chains in each."""
     routing = _run(_cluster_routing(mgmtd))
@@ -122,7 +123,7 @@ def chain_tables(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None
     _print_rows(rows, ["table_id", "table_version", "chains"], "chain tables", as_json)
 
 
-@app.command("query-chunk")
+@app.command("query-chunk", rich_help_panel="Inspection")
 def query_chunk(
     path: str,
     index: Annotated[int, typer.Argument(help="chunk index in the file")],
@@ -168,7 +169,7 @@ def query_chunk(
                 else list(rows[0].keys()), f"{path} chunk {index}", as_json)
 
 
-@app.command("dump-chunkmeta")
+@app.command("dump-chunkmeta", rich_help_panel="Inspection")
 def dump_chunkmeta(
     target_id: Annotated[int, typer.Argument(help="storage target id")],
     mgmtd: MgmtdOption = None,
@@ -193,7 +194,7 @@ def dump_chunkmeta(
                        "length", "crc32c"], f"target {target_id}", as_json)
 
 
-@app.command("verify-chain")
+@app.command("verify-chain", rich_help_panel="Inspection")
 def verify_chain(
     chain_id: Annotated[int, typer.Argument(help="chain id (see `fs3 chains`)")],
     read: Annotated[bool, typer.Option("--read", help="also read every chunk on every replica (checks its CRC32C)")] = False,

@@ -27,6 +27,7 @@ from fs3.net.methods import MetaMethod
 __all__ = ["dump_inodes", "fsck", "gc", "find_orphaned_chunks"]
 
 _PAGE = 4096  # the metadata service caps pages at its inspect_page_max anyway
+PANEL = "Inspection"
 
 
 def _progress(transient: bool = True) -> Progress:
@@ -50,7 +51,7 @@ async def _all_pages(client, method: MetaMethod, request_type, field: str) -> li
         after = page[-1].inode_id
 
 
-@app.command("dump-inodes")
+@app.command("dump-inodes", rich_help_panel=PANEL)
 def dump_inodes(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     """Every inode in the namespace: id, type, mode, owner, links, length, parent."""
 
@@ -66,7 +67,7 @@ def dump_inodes(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
                 f"{len(rows)} inodes", as_json)
 
 
-@app.command("fsck")
+@app.command("fsck", rich_help_panel=PANEL)
 def fsck(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     """Check the namespace invariants (entries, reachability, link counts, cycles, GC queue); exit 1 on problems."""
 
@@ -95,7 +96,7 @@ def fsck(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
-@app.command("gc")
+@app.command("gc", rich_help_panel=PANEL)
 def gc(
     wait: Annotated[bool, typer.Option("--wait", help="wait until the queue is empty")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds --wait waits at most")] = 600.0,
@@ -128,7 +129,7 @@ def gc(
                 as_json)
 
 
-@app.command("find-orphaned-chunks")
+@app.command("find-orphaned-chunks", rich_help_panel=PANEL)
 def find_orphaned_chunks(
     remove: Annotated[bool, typer.Option("--remove", help="delete the orphaned chunks through their chains")] = False,
     mgmtd: MgmtdOption = None,

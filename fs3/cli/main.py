@@ -6,6 +6,10 @@
     fs3 put|get                  copy files in and out
     fs3 bench                    native-client throughput against the local disk
     fs3 mount|umount             a FUSE mount of the cluster
+    fs3 status|nodes|clients     the cluster (fs3/cli/cluster.py, admin.py)
+    fs3 create-targets|offline-target|replace-target|replace-disk|add-node|...
+                                 placement (fs3/cli/placement.py)
+    fs3 set-config|get-config    settings distributed per node type (fs3/cli/config.py)
 
 Namespace verbs find the cluster manager from `--mgmtd host:port`, the
 `FS3_MGMTD` environment variable, or the local cluster's folder. Every
@@ -230,11 +234,12 @@ def _human_bytes(count: int) -> str:
 
 
 # ---- cluster ---------------------------------------------------------------------
-@app.command("init")
+@app.command("init", rich_help_panel="Cluster")
 def init(
     replication: Annotated[int, typer.Option(help="replication factor")] = 3,
     table_id: Annotated[int, typer.Option(help="chain table id")] = 1,
     mgmtd: MgmtdOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a chain table from every registered target not yet in a chain."""
     from fs3.mgmtd.client import MgmtdClient
@@ -249,6 +254,10 @@ def init(
             await client.close()
 
     table = _run(main())
+    if as_json:
+        print(json.dumps({"table_id": table.table_id, "table_version": table.table_version,
+                          "chains": table.chain_ids}))
+        return
     console.print(f"chain table {table.table_id} version {table.table_version}: {len(table.chain_ids)} chains")
 
 
@@ -468,6 +477,9 @@ def umount(
 
 from fs3.cli import admin as _admin_verbs  # noqa: E402,F401  (registers nodes, targets, chains, ...)
 from fs3.cli import inspection as _inspection_verbs  # noqa: E402,F401  (registers dump-inodes, fsck, gc, ...)
+from fs3.cli import cluster as _cluster_verbs  # noqa: E402,F401  (status, clients, local add-storage)
+from fs3.cli import config as _config_verbs  # noqa: E402,F401  (set-config, get-config)
+from fs3.cli import placement as _placement_verbs  # noqa: E402,F401  (create-targets, replace-disk, ...)
 
 
 def main() -> None:

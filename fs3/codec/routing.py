@@ -22,6 +22,7 @@ def node_to_proto(node: NodeInfo) -> common_pb2.NodeInfo:
         node_id=node.node_id, node_type=int(node.node_type), host=node.host, port=node.port,
         hostname=node.hostname, pid=node.pid, last_heartbeat_ms=node.last_heartbeat_ms,
         alive=node.alive, start_time_ms=node.start_time_ms, metrics_port=node.metrics_port,
+        config_version=node.config_version,
     )
 
 
@@ -31,6 +32,7 @@ def node_from_proto(message: common_pb2.NodeInfo) -> NodeInfo:
         port=message.port, hostname=message.hostname, pid=message.pid,
         last_heartbeat_ms=message.last_heartbeat_ms, alive=message.alive,
         start_time_ms=message.start_time_ms, metrics_port=message.metrics_port,
+        config_version=message.config_version,
     )
 
 
@@ -40,6 +42,7 @@ def target_to_proto(target: TargetInfo) -> common_pb2.TargetInfo:
         public_state=int(target.public_state), local_state=int(target.local_state),
         chain_id=target.chain_id, used_bytes=target.used_bytes,
         capacity_bytes=target.capacity_bytes, chunk_count=target.chunk_count,
+        admin_offline=target.admin_offline,
     )
 
 
@@ -50,6 +53,7 @@ def target_from_proto(message: common_pb2.TargetInfo) -> TargetInfo:
         local_state=LocalState(message.local_state or LocalState.OFFLINE),
         chain_id=message.chain_id, used_bytes=message.used_bytes,
         capacity_bytes=message.capacity_bytes, chunk_count=message.chunk_count,
+        admin_offline=message.admin_offline,
     )
 
 

@@ -7,7 +7,8 @@ Layout of the folder:
     logs/<service>.log      each service's stdout/stderr
     mgmtd/                  the cluster manager's state store
     meta/kv.db              the metadata store shared by every metadata service
-    storage-<node>/target-<id>/   chunk targets
+    storage-<node>/target-<id>/   chunk targets (storage-<node>/ is the node's one disk:
+                            `fs3 create-targets` adds targets there too)
 
 `fs3 local up/down/status` and the test fixtures both drive this class, so
 what the tests start is exactly what a user starts.
@@ -179,14 +180,32 @@ class LocalCluster:
             ]
             for target in targets:
                 Path(target.path).mkdir(parents=True, exist_ok=True)
-            storage = StorageServiceConfig(
-                node_id=node_id, port=free_port(), mgmtd_addresses=mgmtd_addresses, targets=targets,
-                heartbeat_interval_s=heartbeat_interval_s, direct_io=spec.direct_io, metrics_port=free_port(),
-                slot_file_bytes=spec.slot_file_bytes,
-            )
-            self._add_service(f"storage-{node_id}", "fs3.storage", node_id, storage.port, storage,
-                              metrics_port=storage.metrics_port)
+            self._add_storage_service(node_id, targets, mgmtd_addresses, heartbeat_interval_s)
         self._save_state()
+
+    def _add_storage_service(self, node_id: int, targets: list[TargetConfig], mgmtd_addresses: list[str],
+                             heartbeat_interval_s: float) -> str:
+        disk = self.data_dir / f"storage-{node_id}"
+        disk.mkdir(parents=True, exist_ok=True)
+        storage = StorageServiceConfig(
+            node_id=node_id, port=free_port(), mgmtd_addresses=mgmtd_addresses, targets=targets,
+            disks=[str(disk)], heartbeat_interval_s=heartbeat_interval_s, direct_io=self.spec.direct_io,
+            metrics_port=free_port(), slot_file_bytes=self.spec.slot_file_bytes,
+        )
+        name = f"storage-{node_id}"
+        self._add_service(name, "fs3.storage", node_id, storage.port, storage, metrics_port=storage.metrics_port)
+        return name
+
+    def add_storage_service(self) -> str:
+        """Configure and start one more storage service, with no targets (`fs3 create-targets` makes
+        some on its disk, `fs3 add-node` moves chains onto them). Returns its service name."""
+        storage_ids = [service.node_id for service in self.services.values() if service.module == "fs3.storage"]
+        node_id = max(storage_ids, default=STORAGE_NODE_ID_BASE) + 1
+        heartbeat_interval_s = min(1.0, self.spec.heartbeat_timeout_s / 5)
+        name = self._add_storage_service(node_id, [], self.mgmtd_addresses, heartbeat_interval_s)
+        self._save_state()
+        self.start_service(name)
+        return name
 
     def _add_service(self, name: str, module: str, node_id: int, port: int, config, *, http_port: int = 0,
                      metrics_port: int = 0) -> None:
@@ -244,12 +263,15 @@ class LocalCluster:
         self._save_state()
 
     def _refresh_pids(self) -> None:
-        """Another process (the CLI) may have started services: take its pids."""
+        """Another process (the CLI) may have started or added services: take them and their pids."""
         if not self.state_path.exists():
             return
         state = json.loads(self.state_path.read_text())
         for name, service in state["services"].items():
-            if name not in self.services or service["pid"] == self.services[name].pid:
+            if name not in self.services:  # added by another process (`fs3 local add-storage`)
+                self.services[name] = ServiceProcess(**service)
+                continue
+            if service["pid"] == self.services[name].pid:
                 continue
             child = self._children.get(name)
             if child is not None:
@@ -346,9 +368,9 @@ class LocalCluster:
             return f"{len(routing.targets)} of {storage_targets} targets reported"
         if CHAIN_TABLE_ID not in routing.chain_tables:
             return "no chain table"
-        not_serving = [
+        not_serving = [  # free targets (in no chain) serve nothing, whatever their state
             t.target_id for t in routing.targets.values()
-            if t.public_state != PublicState.SERVING or t.local_state != LocalState.UP_TO_DATE
+            if t.chain_id and (t.public_state != PublicState.SERVING or t.local_state != LocalState.UP_TO_DATE)
         ]
         if not_serving:
             return f"targets not serving: {not_serving}"

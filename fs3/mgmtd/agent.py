@@ -3,7 +3,9 @@
 Registers the node, heartbeats every `heartbeat_interval_s`, re-registers
 if the manager forgot the node (e.g. it restarted with no state), and keeps
 routing info fresh: a heartbeat reply carries the routing version, and a
-newer version triggers a fetch.
+newer version triggers a fetch. Heartbeats also report the version of the
+node type's distributed config the service applied; a reply carrying another
+version hands it to the service's `apply_config` (`fs3.hot_config`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from typing import Awaitable, Callable
 
 from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd.config_store import ConfigRecord
 from fs3.mgmtd.client import MgmtdClient, RoutingWatcher
 from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
 from fs3.tasks import stop_tasks
@@ -25,6 +28,7 @@ __all__ = ["NodeAgent"]
 logger = logging.getLogger(__name__)
 
 TargetReports = Callable[[], Awaitable[list[tuple[int, str, LocalState, int, int, int]]]]
+ApplyConfig = Callable[[int, str], None]  # (version, TOML document); raises Fs3Error to refuse it
 
 
 class NodeAgent:
@@ -39,6 +43,7 @@ class NodeAgent:
         heartbeat_interval_s: float,
         target_reports: TargetReports | None = None,
         metrics_port: int = 0,
+        apply_config: ApplyConfig | None = None,
     ) -> None:
         self.mgmtd = mgmtd
         self.node = NodeInfo(
@@ -53,6 +58,9 @@ class NodeAgent:
         # time.monotonic() when the last successful heartbeat was *sent* (0: never): the lease starts there,
         # never later than the cluster manager's own clock for it.
         self.last_heartbeat_ok = 0.0
+        self.apply_config = apply_config
+        self.config_version = 0  # of the distributed config applied (reported in heartbeats)
+        self._refused_config_version = 0  # not retried until a newer one comes
 
     @property
     def routing(self) -> RoutingInfo:
@@ -89,16 +97,33 @@ class NodeAgent:
         sent_at = time.monotonic()
         reports = await self.target_reports() if self.target_reports else []
         try:
-            version = await self.mgmtd.heartbeat(self.node.node_id, self.node.node_type, reports)
+            reply = await self.mgmtd.heartbeat_reply(self.node.node_id, self.node.node_type, reports,
+                                                     config_version=self.config_version)
         except Fs3Error as error:
             if error.code != StatusCode.UNKNOWN_NODE:
                 raise
             logger.warning("cluster manager forgot node %d; registering again", self.node.node_id)
             await self.mgmtd.register_node(self.node)
-            version = await self.mgmtd.heartbeat(self.node.node_id, self.node.node_type, reports)
+            reply = await self.mgmtd.heartbeat_reply(self.node.node_id, self.node.node_type, reports,
+                                                     config_version=self.config_version)
         self.last_heartbeat_ok = sent_at
-        if version != self.routing.routing_version:
+        logger.debug("heartbeat of node %d: routing version %d, config version %d", self.node.node_id,
+                     reply.routing_version, self.config_version)
+        if reply.config is not None:
+            self._apply_config(reply.config)
+        if reply.routing_version != self.routing.routing_version:
             await self.refresh_routing()
+
+    def _apply_config(self, config: ConfigRecord) -> None:
+        if self.apply_config is None or config.version in (self.config_version, self._refused_config_version):
+            return
+        try:
+            self.apply_config(config.version, config.content)
+        except Fs3Error as error:
+            logger.error("distributed config version %d not applied: %s", config.version, error)
+            self._refused_config_version = config.version
+            return
+        self.config_version = config.version
 
     async def _run(self) -> None:
         while True:

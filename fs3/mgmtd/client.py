@@ -9,20 +9,26 @@ the cluster manager are rare (heartbeats, routing), so a thread hop is cheap.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
 from fs3._proto import mgmtd_pb2, mgmtd_pb2_grpc
+from fs3.codec.mgmtd import (
+    chain_from_proto, chain_to_proto, config_from_proto, migration_from_proto, table_from_proto,
+)
 from fs3.codec.routing import node_to_proto, routing_from_proto
 from fs3.config import parse_address
 from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd.config_store import ConfigRecord
 from fs3.mgmtd.service import FS3_CODE_METADATA_KEY
-from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
+from fs3.mgmtd.target_admin import ChainMigration
+from fs3.routing import ChainInfo, ChainTable, LocalState, NodeInfo, NodeType, RoutingInfo
 from fs3.tasks import stop_tasks
 
-__all__ = ["MgmtdClient", "RoutingWatcher"]
+__all__ = ["MgmtdClient", "RoutingWatcher", "HeartbeatReply", "ClusterStatus"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +40,21 @@ def _to_fs3_error(error: grpc.RpcError, address: str) -> Fs3Error:
     if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
         return Fs3Error(StatusCode.TIMEOUT, f"cluster manager {address}: deadline exceeded")
     return Fs3Error(StatusCode.UNAVAILABLE, f"cluster manager {address}: {error.code().name} {error.details()}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeartbeatReply:
+    routing_version: int
+    config: ConfigRecord | None  # the node type's config, when it differs from the version the node reported
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    routing: RoutingInfo
+    now_ms: int
+    heartbeat_timeout_ms: int
+    migrations: list[ChainMigration]
+    configs: list[ConfigRecord]  # every node type's config version (no content)
 
 
 class MgmtdClient:
@@ -96,9 +117,16 @@ class MgmtdClient:
     async def heartbeat(
         self, node_id: int, node_type: NodeType, targets: list[tuple[int, str, LocalState, int, int, int]] = ()
     ) -> int:
+        return (await self.heartbeat_reply(node_id, node_type, targets)).routing_version
+
+    async def heartbeat_reply(
+        self, node_id: int, node_type: NodeType, targets: list[tuple[int, str, LocalState, int, int, int]] = (),
+        *, config_version: int = 0,
+    ) -> HeartbeatReply:
         request = mgmtd_pb2.HeartbeatRequest(
             node_id=node_id,
             node_type=int(node_type),
+            config_version=config_version,
             targets=[
                 mgmtd_pb2.TargetReport(
                     target_id=target_id, path=path, local_state=int(state), used_bytes=used,
@@ -110,7 +138,8 @@ class MgmtdClient:
         response = await self._call("Heartbeat", request)
         if response.heartbeat_timeout_ms:
             self.heartbeat_timeout_s = response.heartbeat_timeout_ms / 1000
-        return response.routing_version
+        config = config_from_proto(response.config) if response.HasField("config") else None
+        return HeartbeatReply(response.routing_version, config)
 
     async def get_routing_info(self, known_version: int = 0) -> RoutingInfo | None:
         """The routing info, or None if `known_version` is still current."""
@@ -126,8 +155,60 @@ class MgmtdClient:
         )
 
     async def get_cluster_status(self) -> tuple[RoutingInfo, int, int]:
+        status = await self.cluster_status()
+        return status.routing, status.now_ms, status.heartbeat_timeout_ms
+
+    async def cluster_status(self) -> ClusterStatus:
         response = await self._call("GetClusterStatus", mgmtd_pb2.GetClusterStatusRequest())
-        return routing_from_proto(response.routing), response.now_ms, response.heartbeat_timeout_ms
+        return ClusterStatus(
+            routing_from_proto(response.routing), response.now_ms, response.heartbeat_timeout_ms,
+            [migration_from_proto(migration) for migration in response.migrations],
+            [config_from_proto(config) for config in response.configs],
+        )
+
+    # ---- admin: placement and config (fs3.mgmtd.target_admin, fs3.mgmtd.config_store) ----
+    async def offline_target(self, target_id: int, *, force: bool = False) -> ChainInfo | None:
+        response = await self._call("OfflineTarget", mgmtd_pb2.OfflineTargetRequest(target_id=target_id, force=force))
+        return chain_from_proto(response.chain) if response.HasField("chain") else None
+
+    async def online_target(self, target_id: int, *, emptied: bool = False) -> ChainInfo | None:
+        response = await self._call("OnlineTarget", mgmtd_pb2.OnlineTargetRequest(target_id=target_id,
+                                                                                   emptied=emptied))
+        return chain_from_proto(response.chain) if response.HasField("chain") else None
+
+    async def set_chains(self, chains: list[tuple[int, list[int]]]) -> list[ChainInfo]:
+        request = mgmtd_pb2.SetChainsRequest(chains=[chain_to_proto(ChainInfo(chain_id, 0, list(targets)))
+                                                     for chain_id, targets in chains])
+        response = await self._call("SetChains", request)
+        return [chain_from_proto(chain) for chain in response.chains]
+
+    async def set_chain_table(self, table_id: int, chain_ids: list[int], *, replace: bool = False) -> ChainTable:
+        response = await self._call("SetChainTable", mgmtd_pb2.SetChainTableRequest(
+            table_id=table_id, chain_ids=chain_ids, replace=replace))
+        return table_from_proto(response.table)
+
+    async def move_chain(self, chain_id: int, from_target_id: int, to_target_id: int) -> ChainMigration:
+        response = await self._call("MoveChain", mgmtd_pb2.MoveChainRequest(
+            chain_id=chain_id, from_target_id=from_target_id, to_target_id=to_target_id))
+        return migration_from_proto(response.migration)
+
+    async def cancel_chain_move(self, chain_id: int) -> ChainMigration:
+        response = await self._call("MoveChain", mgmtd_pb2.MoveChainRequest(chain_id=chain_id, cancel=True))
+        return migration_from_proto(response.migration)
+
+    async def move_chains_to_node(self, node_id: int, chains_max: int = 0) -> list[ChainMigration]:
+        response = await self._call("MoveChainsToNode", mgmtd_pb2.MoveChainsToNodeRequest(
+            node_id=node_id, chains_max=chains_max))
+        return [migration_from_proto(migration) for migration in response.migrations]
+
+    async def set_config(self, node_type: NodeType, content: str, description: str = "") -> ConfigRecord:
+        response = await self._call("SetConfig", mgmtd_pb2.SetConfigRequest(
+            node_type=int(node_type), content=content, description=description))
+        return config_from_proto(response.config)
+
+    async def get_config(self, node_type: NodeType) -> ConfigRecord:
+        response = await self._call("GetConfig", mgmtd_pb2.GetConfigRequest(node_type=int(node_type)))
+        return config_from_proto(response.config)
 
     async def close(self) -> None:
         for channel in self._channels.values():

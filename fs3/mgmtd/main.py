@@ -12,10 +12,12 @@ from fs3._proto import mgmtd_pb2_grpc
 from fs3.config import MgmtdConfig
 from fs3.kv import open_engine
 from fs3.errors import Fs3Error, StatusCode
+from fs3.hot_config import HotConfig
 from fs3.mgmtd.http_api import AdminHttpServer, build_admin_app
 from fs3.mgmtd.lease import PrimaryLease
 from fs3.mgmtd.manager import ClusterManager
 from fs3.mgmtd.service import ClusterManagerService
+from fs3.routing import NodeType
 from fs3.service_runner import service_main
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ class MgmtdServer:
 
     def __init__(self, config: MgmtdConfig) -> None:
         self.config = config
+        self.hot_config = HotConfig(config)  # the primary applies the distributed mgmtd settings itself
+        self._refused_config_version = 0
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task] = []
         self._updater: asyncio.Task | None = None
@@ -75,8 +79,9 @@ class MgmtdServer:
         is_primary = await self.lease.try_acquire()
         if is_primary and not was_primary:
             # A new term: start from exactly what the previous primary persisted.
-            manager = ClusterManager(self.config, self.engine, fence=self.lease.fence)
+            manager = ClusterManager(self.hot_config.base, self.engine, fence=self.lease.fence)
             await manager.load()
+            self._apply_distributed_config(manager)
             self.manager = manager
             self._updater = asyncio.get_running_loop().create_task(self._update_states(manager))
             logger.warning("cluster manager %d is primary (term %d)", self.config.node_id, self.lease.term)
@@ -96,11 +101,26 @@ class MgmtdServer:
             if self.lease is None or not self.lease.is_primary():
                 continue
             try:
+                self._apply_distributed_config(manager)
                 await manager.update_target_states()
             except Fs3Error as error:
                 logger.warning("target state update refused: %s", error)
             except Exception:
                 logger.exception("target state update failed")
+
+    def _apply_distributed_config(self, manager: ClusterManager) -> None:
+        """Apply the mgmtd config document (`fs3 set-config --type mgmtd`) if it changed."""
+        record = manager.configs.latest(NodeType.MGMTD)
+        if record.version in (self.hot_config.version, self._refused_config_version):
+            manager.config = self.hot_config.current
+            return
+        try:
+            self.hot_config.apply(record.version, record.content)
+        except Fs3Error as error:
+            logger.error("distributed mgmtd config version %d not applied: %s", record.version, error)
+            self._refused_config_version = record.version
+            return
+        self.config = manager.config = self.hot_config.current
 
     async def stop(self) -> None:
         if self._http is not None:

@@ -21,7 +21,9 @@ from typing import Awaitable, Callable
 from fs3.config import MgmtdConfig
 from fs3.errors import Fs3Error, StatusCode
 from fs3.kv import KvEngine, Transaction, run_transaction
-from fs3.mgmtd.placement import TargetSlot, generate_chains
+from fs3.mgmtd.config_store import ConfigStore
+from fs3.mgmtd.placement import slots_by_disk, generate_chains
+from fs3.mgmtd.target_admin import ChainMigration, advance_chain_migrations
 from fs3.mgmtd.target_states import update_chain
 from fs3.routing import (
     ChainInfo,
@@ -65,7 +67,8 @@ class ClusterManager:
         wall_clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         fence: Callable[[Transaction], Awaitable[None]] | None = None,
     ) -> None:
-        self.config = config
+        self.config = config  # with the distributed hot settings applied (fs3.hot_config)
+        self.file_config = config  # as the process's config file says
         self.engine = engine
         self._fence = fence  # checks, inside every state write, that we still hold the primary lease
         self._monotonic = monotonic
@@ -74,6 +77,9 @@ class ClusterManager:
         self._last_heartbeat: dict[int, float] = {}
         self._reported_local_state: dict[int, LocalState] = {}
         self._started_at = monotonic()
+        self.chain_migrations: dict[int, ChainMigration] = {}  # by chain id (fs3.mgmtd.target_admin)
+        self.configs = ConfigStore(engine, document_bytes_max=config.config_document_bytes_max, fence=fence,
+                                   wall_clock_ms=wall_clock_ms)
 
     # ---- persistence ----------------------------------------------------------
     async def load(self) -> None:
@@ -82,6 +88,7 @@ class ClusterManager:
         async def read(txn: Transaction) -> bytes | None:
             return await txn.get(_STATE_KEY)
 
+        await self.configs.load()
         blob = await run_transaction(self.engine, read)
         if blob is None:
             return
@@ -101,6 +108,9 @@ class ClusterManager:
             routing.chains[chain["chain_id"]] = ChainInfo(**chain)
         for table in state["chain_tables"]:
             routing.chain_tables[table["table_id"]] = ChainTable(**table)
+        self.chain_migrations = {
+            migration["chain_id"]: ChainMigration(**migration) for migration in state.get("chain_migrations", [])
+        }
         self.routing = routing
         now = self._monotonic()
         for node_id in routing.nodes:
@@ -124,6 +134,7 @@ class ClusterManager:
             ],
             "chains": [dataclasses.asdict(chain) for chain in self.routing.chains.values()],
             "chain_tables": [dataclasses.asdict(table) for table in self.routing.chain_tables.values()],
+            "chain_migrations": [dataclasses.asdict(migration) for migration in self.chain_migrations.values()],
         }
         for target in state["targets"]:
             del target["local_state"]
@@ -138,6 +149,14 @@ class ClusterManager:
 
     def _bump_routing_version(self) -> None:
         self.routing.routing_version += 1
+
+    async def publish_change(self) -> None:
+        """An operator changed the routing state: a new routing version, persisted."""
+        self._bump_routing_version()
+        await self._persist()
+
+    def wall_clock_ms(self) -> int:
+        return self._wall_clock_ms()
 
     # ---- operations -----------------------------------------------------------
     async def register_node(self, node: NodeInfo) -> int:
@@ -165,8 +184,8 @@ class ClusterManager:
         logger.info("registered %s node %d at %s", node.node_type.name, node.node_id, node.address)
         return node.node_id
 
-    def heartbeat(self, node_id: int, node_type: NodeType, reports: list[TargetReport]) -> int:
-        """Record a heartbeat; returns the current routing version."""
+    def heartbeat(self, node_id: int, node_type: NodeType, reports: list[TargetReport], config_version: int = 0) -> int:
+        """Record a heartbeat (and the config version the node applied); returns the current routing version."""
         node = self.routing.nodes.get(node_id)
         if node is None:
             raise Fs3Error(StatusCode.UNKNOWN_NODE, f"node {node_id} is not registered")
@@ -174,6 +193,7 @@ class ClusterManager:
             raise Fs3Error(StatusCode.BAD_REQUEST, f"node {node_id} is a {node.node_type.name} node")
         self._last_heartbeat[node_id] = self._monotonic()
         node.last_heartbeat_ms = self._wall_clock_ms()
+        node.config_version = config_version
         if not node.alive:
             node.alive = True
             self._bump_routing_version()
@@ -205,10 +225,10 @@ class ClusterManager:
             raise Fs3Error(StatusCode.BAD_REQUEST, f"replication factor {replication_factor} not in 1..16")
         if table_id in self.routing.chain_tables and not replace:
             raise Fs3Error(errno.EEXIST, f"chain table {table_id} exists")
-        free = [target for target in self.routing.targets.values() if target.chain_id == 0]
+        free = [target for target in self.routing.targets.values() if target.chain_id == 0 and not target.admin_offline]
         if not free:
             raise Fs3Error(errno.ENOSPC, "no storage targets outside a chain; start storage services first")
-        slots = [TargetSlot(target.target_id, target.node_id) for target in sorted(free, key=lambda t: t.target_id)]
+        slots = slots_by_disk((target.target_id, target.node_id, target.path) for target in free)
         first_chain_id = max(self.routing.chains, default=0) + 1
         try:
             generated = generate_chains(slots, replication_factor, first_chain_id=first_chain_id, seed=table_id)
@@ -234,7 +254,8 @@ class ClusterManager:
 
     # ---- background -----------------------------------------------------------
     async def update_target_states(self) -> bool:
-        """Recompute liveness and public states; persist and bump on change."""
+        """Advance chain moves, recompute liveness and public states; persist and bump on change."""
+        migrated = advance_chain_migrations(self)
         now = self._monotonic()
         timeout = self.config.heartbeat_timeout_s
         changed = False
@@ -249,7 +270,7 @@ class ClusterManager:
         for target in self.routing.targets.values():
             node = self.routing.nodes.get(target.node_id)
             local = self._reported_local_state.get(target.target_id)
-            if node is None or not node.alive:
+            if node is None or not node.alive or target.admin_offline:
                 local = LocalState.OFFLINE
             elif local is None:
                 # Alive only by the start-up grace: its state is unknown, not offline.
@@ -277,8 +298,8 @@ class ClusterManager:
                 "chain %d -> version %d: %s", chain.chain_id, chain.chain_version,
                 [(target_id, state.name) for target_id, state in new_order],
             )
-        if changed or chains_changed:
+        if changed or chains_changed or migrated:
             self._bump_routing_version()
-        if chains_changed:
+        if chains_changed or migrated:
             await self._persist()
-        return changed or chains_changed
+        return changed or chains_changed or migrated

@@ -25,6 +25,7 @@ have different heads where possible (files stripe over consecutive chains).
 
 from __future__ import annotations
 
+import posixpath
 import random
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = [
     "TargetSlot",
+    "slots_by_disk",
+    "select_slots",
     "GeneratedChain",
     "generate_chains",
     "recovery_read_load",
@@ -45,6 +48,50 @@ class TargetSlot:
     target_id: int
     node_id: int
     disk_index: int = 0
+
+
+def slots_by_disk(targets: Iterable[tuple[int, int, str]]) -> list[TargetSlot]:
+    """Slots for ``(target_id, node_id, path)`` triples, targets sharing a parent folder on one node sharing a disk.
+
+    A target is a folder on a disk (``<disk>/target-<id>``), so its parent
+    folder names its disk; disk indices count a node's disks in path order.
+    """
+    targets = sorted(targets, key=lambda t: t[0])
+    disks: dict[int, list[str]] = defaultdict(list)
+    for _target_id, node_id, path in targets:
+        disk = posixpath.dirname(path.rstrip("/"))
+        if disk not in disks[node_id]:
+            disks[node_id].append(disk)
+    for node_disks in disks.values():
+        node_disks.sort()
+    return [
+        TargetSlot(target_id, node_id, disks[node_id].index(posixpath.dirname(path.rstrip("/"))))
+        for target_id, node_id, path in targets
+    ]
+
+
+def select_slots(slots: Sequence[TargetSlot], chain_count: int, replication_factor: int) -> list[TargetSlot]:
+    """``chain_count * replication_factor`` of ``slots`` that ``generate_chains`` can group: taken from
+    the node with the most slots left first (lowest target ids first), at most ``chain_count`` per node.
+
+    Raises ``ValueError`` if the slots' nodes cannot provide that many.
+    """
+    if chain_count < 1:
+        raise ValueError(f"chain count must be at least 1, got {chain_count}")
+    by_node: dict[int, deque[TargetSlot]] = defaultdict(deque)
+    for slot in sorted(slots, key=lambda slot: slot.target_id):
+        by_node[slot.node_id].append(slot)
+    taken: Counter[int] = Counter()
+    chosen: list[TargetSlot] = []
+    for _ in range(chain_count * replication_factor):
+        open_nodes = [node for node, left in by_node.items() if left and taken[node] < chain_count]
+        if not open_nodes:
+            raise ValueError(f"{len(slots)} targets on {len(by_node)} nodes cannot make {chain_count} chains of "
+                             f"{replication_factor} (at most {chain_count} targets of one node)")
+        node = min(open_nodes, key=lambda node: (-len(by_node[node]), taken[node], node))
+        chosen.append(by_node[node].popleft())
+        taken[node] += 1
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,21 @@ from __future__ import annotations
 import grpc
 
 from fs3._proto import mgmtd_pb2, mgmtd_pb2_grpc
+from fs3.codec.mgmtd import chain_from_proto, chain_to_proto, config_to_proto, migration_to_proto, table_to_proto
 from fs3.codec.routing import node_from_proto, routing_to_proto
-from typing import Callable
+from typing import Awaitable, Callable
 
 from fs3.errors import Fs3Error, StatusCode
+from fs3.mgmtd import config_store, target_admin
 from fs3.mgmtd.manager import ClusterManager, TargetReport
+from fs3.mgmtd.target_admin import TargetAdmin
 from fs3.routing import LocalState, NodeType
 
-__all__ = ["ClusterManagerService", "FS3_CODE_METADATA_KEY"]
+__all__ = ["ClusterManagerService", "FS3_CODE_METADATA_KEY", "ADMIN_ONLY_METHODS"]
 
 FS3_CODE_METADATA_KEY = "fs3-code"
+#: gRPC methods only an admin may call: placement operations and setting configs (for the auth layer).
+ADMIN_ONLY_METHODS = target_admin.ADMIN_ONLY_METHODS | config_store.ADMIN_ONLY_METHODS
 
 
 def _grpc_status(code: int) -> grpc.StatusCode:
@@ -60,6 +65,13 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
     def manager(self) -> ClusterManager:
         return self._primary()
 
+    async def _answer(self, context, body: Callable[[ClusterManager], Awaitable]):
+        """Run `body(manager)` on the primary; an Fs3Error becomes the call's error."""
+        try:
+            return await body(self._primary())
+        except Fs3Error as error:
+            await _abort(context, error)
+
     async def _check_primary(self, context) -> bool:
         try:
             self._primary()
@@ -96,12 +108,17 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
                 )
                 for report in request.targets
             ]
-            version = self.manager.heartbeat(request.node_id, _node_type(request.node_type), reports)
+            node_type = _node_type(request.node_type)
+            version = self.manager.heartbeat(request.node_id, node_type, reports, request.config_version)
         except Fs3Error as error:
             await _abort(context, error)
-        return mgmtd_pb2.HeartbeatResponse(
+        response = mgmtd_pb2.HeartbeatResponse(
             routing_version=version, heartbeat_timeout_ms=int(self.manager.config.heartbeat_timeout_s * 1000)
         )
+        config = self.manager.configs.latest(node_type)
+        if config.version != request.config_version:
+            response.config.CopyFrom(config_to_proto(config))
+        return response
 
     async def GetRoutingInfo(self, request, context):
         if not await self._check_primary(context):
@@ -131,4 +148,72 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
             routing=routing_to_proto(self.manager.routing),
             now_ms=self.manager._wall_clock_ms(),
             heartbeat_timeout_ms=int(self.manager.config.heartbeat_timeout_s * 1000),
+            migrations=[migration_to_proto(migration) for migration in self.manager.chain_migrations.values()],
+            configs=[config_to_proto(record, with_content=False) for record in self.manager.configs.versions()],
         )
+
+    # ---- placement operations (admin only: target_admin.ADMIN_ONLY_METHODS) -----
+    async def OfflineTarget(self, request, context):
+        async def body(manager):
+            chain = await TargetAdmin(manager).offline_target(request.target_id, force=request.force)
+            return mgmtd_pb2.OfflineTargetResponse(chain=chain_to_proto(chain) if chain else None)
+
+        return await self._answer(context, body)
+
+    async def OnlineTarget(self, request, context):
+        async def body(manager):
+            chain = await TargetAdmin(manager).online_target(request.target_id, emptied=request.emptied)
+            return mgmtd_pb2.OnlineTargetResponse(chain=chain_to_proto(chain) if chain else None)
+
+        return await self._answer(context, body)
+
+    async def SetChains(self, request, context):
+        async def body(manager):
+            chains = [chain_from_proto(chain) for chain in request.chains]
+            done = await TargetAdmin(manager).set_chains([(chain.chain_id, chain.target_ids) for chain in chains])
+            return mgmtd_pb2.SetChainsResponse(chains=[chain_to_proto(chain) for chain in done])
+
+        return await self._answer(context, body)
+
+    async def SetChainTable(self, request, context):
+        async def body(manager):
+            table = await TargetAdmin(manager).set_chain_table(request.table_id, list(request.chain_ids),
+                                                               replace=request.replace)
+            return mgmtd_pb2.SetChainTableResponse(table=table_to_proto(table))
+
+        return await self._answer(context, body)
+
+    async def MoveChain(self, request, context):
+        async def body(manager):
+            admin = TargetAdmin(manager)
+            if request.cancel:
+                migration = await admin.cancel_move(request.chain_id)
+            else:
+                migration = await admin.move_chain(request.chain_id, request.from_target_id, request.to_target_id)
+            return mgmtd_pb2.MoveChainResponse(migration=migration_to_proto(migration))
+
+        return await self._answer(context, body)
+
+    async def MoveChainsToNode(self, request, context):
+        async def body(manager):
+            migrations = await TargetAdmin(manager).move_chains_to_node(request.node_id, request.chains_max)
+            return mgmtd_pb2.MoveChainsToNodeResponse(migrations=[migration_to_proto(m) for m in migrations])
+
+        return await self._answer(context, body)
+
+    # ---- config distribution (admin only: config_store.ADMIN_ONLY_METHODS) --------
+    async def SetConfig(self, request, context):
+        async def body(manager):
+            node_type = _node_type(request.node_type)
+            base = manager.file_config if node_type == NodeType.MGMTD else None
+            record = await manager.configs.set(node_type, request.content, request.description, base=base)
+            return mgmtd_pb2.SetConfigResponse(config=config_to_proto(record))
+
+        return await self._answer(context, body)
+
+    async def GetConfig(self, request, context):
+        async def body(manager):
+            return mgmtd_pb2.GetConfigResponse(config=config_to_proto(manager.configs.latest(
+                _node_type(request.node_type))))
+
+        return await self._answer(context, body)

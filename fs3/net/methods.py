@@ -43,6 +43,7 @@ class MetaMethod(enum.IntEnum):
     # 141-150: client liveness and trash
     CLIENT_HEARTBEAT = 141
     REMOVE_TREE_TO_TRASH = 142
+    LIST_CLIENTS = 143  # admin only
     # 151-159: administrator inspection
     DUMP_INODES = 151
     CHECK_INODES = 152
@@ -61,3 +62,6 @@ class StorageMethod(enum.IntEnum):
     # 207-219: chunk removal (another change); 220-239: recovery
     SYNC_CHUNK = 220
     SYNC_DONE = 221
+    # 230-239: target administration (admin only)
+    CREATE_TARGET = 230
+    REPLACE_TARGET = 231

@@ -35,6 +35,11 @@ class BackgroundComponent(abc.ABC):
     @abc.abstractmethod
     def _interval_s(self) -> float: ...
 
+    def reconfigure(self, config) -> None:
+        """Hot update (`fs3 set-config --type meta`): later passes take their bounds from `config`.
+        Every component keeps its MetaConfig in `_config`."""
+        self._config = config
+
     def start(self) -> None:
         assert self._task is None, f"{self.name} started twice"
         self._task = asyncio.get_running_loop().create_task(self._run())

@@ -92,6 +92,11 @@ class TargetLocalStates:
             elif local == LocalState.UP_TO_DATE and public in (PublicState.OFFLINE, PublicState.WAITING):
                 self._set(target_id, LocalState.ONLINE, f"public state {public.name}: needs recovery")
 
+    def add(self, target_id: int, state: LocalState) -> None:
+        """A target created or emptied while the service runs (`fs3.storage.target_admin`)."""
+        logger.info("target %d: local state %s (new or emptied)", target_id, state.name)
+        self._states[target_id] = state
+
     def mark_synced(self, target_id: int) -> bool:
         """The predecessor sent sync-done; True if this moved the target to UP_TO_DATE."""
         if self._states.get(target_id) != LocalState.ONLINE:

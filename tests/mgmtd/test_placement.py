@@ -199,3 +199,14 @@ def test_invariants_random(per_node, disks, r, seed):
             load = recovery_read_load(chains, tn, failed)
             affected = sum(1 for c in chains if failed in {tn[t] for t in c.target_ids})
             assert sum(load.values()) == pytest.approx(affected)
+
+
+def test_select_slots_takes_from_the_fullest_nodes_first():
+    from fs3.mgmtd.placement import select_slots
+
+    slots = [TargetSlot(node * 10 + index, node) for node in (1, 2, 3, 4) for index in range(node)]
+    chosen = select_slots(slots, 2, 3)
+    assert len(chosen) == 6 and max(Counter(slot.node_id for slot in chosen).values()) <= 2
+    assert len(generate_chains(chosen, 3)) == 2
+    with pytest.raises(ValueError, match="cannot make 3 chains of 3"):
+        select_slots([TargetSlot(1, 1), TargetSlot(2, 2), TargetSlot(3, 3)], 3, 3)
