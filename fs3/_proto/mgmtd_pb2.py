@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from fs3._proto import common_pb2 as fs3_dot___proto_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66s3/_proto/mgmtd.proto\x12\x03\x66s3\x1a\x17\x66s3/_proto/common.proto\"\x9c\x01\n\x0cTargetReport\x12\x11\n\ttarget_id\x18\x01 \x01(\x04\x12\x0c\n\x04path\x18\x02 \x01(\t\x12*\n\x0blocal_state\x18\x03 \x01(\x0e\x32\x15.fs3.LocalTargetState\x12\x12\n\nused_bytes\x18\x04 \x01(\x04\x12\x16\n\x0e\x63\x61pacity_bytes\x18\x05 \x01(\x04\x12\x13\n\x0b\x63hunk_count\x18\x06 \x01(\x04\"2\n\x13RegisterNodeRequest\x12\x1b\n\x04node\x18\x01 \x01(\x0b\x32\r.fs3.NodeInfo\"^\n\x14RegisterNodeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\r\x12\x17\n\x0frouting_version\x18\x02 \x01(\x04\x12\x1c\n\x14heartbeat_timeout_ms\x18\x03 \x01(\r\"\x88\x01\n\x10HeartbeatRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\r\x12 \n\tnode_type\x18\x02 \x01(\x0e\x32\r.fs3.NodeType\x12\"\n\x07targets\x18\x03 \x03(\x0b\x32\x11.fs3.TargetReport\x12\x1d\n\x15known_routing_version\x18\x04 \x01(\x04\"J\n\x11HeartbeatResponse\x12\x17\n\x0frouting_version\x18\x01 \x01(\x04\x12\x1c\n\x14heartbeat_timeout_ms\x18\x02 \x01(\r\"6\n\x15GetRoutingInfoRequest\x12\x1d\n\x15known_routing_version\x18\x01 \x01(\x04\"L\n\x16GetRoutingInfoResponse\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x08\x12!\n\x07routing\x18\x02 \x01(\x0b\x32\x10.fs3.RoutingInfo\"X\n\x17\x43reateChainTableRequest\x12\x10\n\x08table_id\x18\x01 \x01(\r\x12\x1a\n\x12replication_factor\x18\x02 \x01(\r\x12\x0f\n\x07replace\x18\x03 \x01(\x08\"Z\n\x18\x43reateChainTableResponse\x12\x1e\n\x05table\x18\x01 \x01(\x0b\x32\x0f.fs3.ChainTable\x12\x1e\n\x06\x63hains\x18\x02 \x03(\x0b\x32\x0e.fs3.ChainInfo\"\x19\n\x17GetClusterStatusRequest\"k\n\x18GetClusterStatusResponse\x12!\n\x07routing\x18\x01 \x01(\x0b\x32\x10.fs3.RoutingInfo\x12\x0e\n\x06now_ms\x18\x02 \x01(\x04\x12\x1c\n\x14heartbeat_timeout_ms\x18\x03 \x01(\r2\xfe\x02\n\x0e\x43lusterManager\x12\x43\n\x0cRegisterNode\x12\x18.fs3.RegisterNodeRequest\x1a\x19.fs3.RegisterNodeResponse\x12:\n\tHeartbeat\x12\x15.fs3.HeartbeatRequest\x1a\x16.fs3.HeartbeatResponse\x12I\n\x0eGetRoutingInfo\x12\x1a.fs3.GetRoutingInfoRequest\x1a\x1b.fs3.GetRoutingInfoResponse\x12O\n\x10\x43reateChainTable\x12\x1c.fs3.CreateChainTableRequest\x1a\x1d.fs3.CreateChainTableResponse\x12O\n\x10GetClusterStatus\x12\x1c.fs3.GetClusterStatusRequest\x1a\x1d.fs3.GetClusterStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66s3/_proto/mgmtd.proto\x12\x03\x66s3\x1a\x17\x66s3/_proto/common.proto\"\x9c\x01\n\x0cTargetReport\x12\x11\n\ttarget_id\x18\x01 \x01(\x04\x12\x0c\n\x04path\x18\x02 \x01(\t\x12*\n\x0blocal_state\x18\x03 \x01(\x0e\x32\x15.fs3.LocalTargetState\x12\x12\n\nused_bytes\x18\x04 \x01(\x04\x12\x16\n\x0e\x63\x61pacity_bytes\x18\x05 \x01(\x04\x12\x13\n\x0b\x63hunk_count\x18\x06 \x01(\x04\"2\n\x13RegisterNodeRequest\x12\x1b\n\x04node\x18\x01 \x01(\x0b\x32\r.fs3.NodeInfo\"^\n\x14RegisterNodeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\r\x12\x17\n\x0frouting_version\x18\x02 \x01(\x04\x12\x1c\n\x14heartbeat_timeout_ms\x18\x03 \x01(\r\"\x88\x01\n\x10HeartbeatRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\r\x12 \n\tnode_type\x18\x02 \x01(\x0e\x32\r.fs3.NodeType\x12\"\n\x07targets\x18\x03 \x03(\x0b\x32\x11.fs3.TargetReport\x12\x1d\n\x15known_routing_version\x18\x04 \x01(\x04\"a\n\x11HeartbeatResponse\x12\x17\n\x0frouting_version\x18\x01 \x01(\x04\x12\x1c\n\x14heartbeat_timeout_ms\x18\x02 \x01(\r\x12\x15\n\rusers_version\x18\x03 \x01(\x04\"6\n\x15GetRoutingInfoRequest\x12\x1d\n\x15known_routing_version\x18\x01 \x01(\x04\"L\n\x16GetRoutingInfoResponse\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x08\x12!\n\x07routing\x18\x02 \x01(\x0b\x32\x10.fs3.RoutingInfo\"X\n\x17\x43reateChainTableRequest\x12\x10\n\x08table_id\x18\x01 \x01(\r\x12\x1a\n\x12replication_factor\x18\x02 \x01(\r\x12\x0f\n\x07replace\x18\x03 \x01(\x08\"Z\n\x18\x43reateChainTableResponse\x12\x1e\n\x05table\x18\x01 \x01(\x0b\x32\x0f.fs3.ChainTable\x12\x1e\n\x06\x63hains\x18\x02 \x03(\x0b\x32\x0e.fs3.ChainInfo\"\x19\n\x17GetClusterStatusRequest\"k\n\x18GetClusterStatusResponse\x12!\n\x07routing\x18\x01 \x01(\x0b\x32\x10.fs3.RoutingInfo\x12\x0e\n\x06now_ms\x18\x02 \x01(\x04\x12\x1c\n\x14heartbeat_timeout_ms\x18\x03 \x01(\r2\xfe\x02\n\x0e\x43lusterManager\x12\x43\n\x0cRegisterNode\x12\x18.fs3.RegisterNodeRequest\x1a\x19.fs3.RegisterNodeResponse\x12:\n\tHeartbeat\x12\x15.fs3.HeartbeatRequest\x1a\x16.fs3.HeartbeatResponse\x12I\n\x0eGetRoutingInfo\x12\x1a.fs3.GetRoutingInfoRequest\x1a\x1b.fs3.GetRoutingInfoResponse\x12O\n\x10\x43reateChainTable\x12\x1c.fs3.CreateChainTableRequest\x1a\x1d.fs3.CreateChainTableResponse\x12O\n\x10GetClusterStatus\x12\x1c.fs3.GetClusterStatusRequest\x1a\x1d.fs3.GetClusterStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,19 +41,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HEARTBEATREQUEST']._serialized_start=364
   _globals['_HEARTBEATREQUEST']._serialized_end=500
   _globals['_HEARTBEATRESPONSE']._serialized_start=502
-  _globals['_HEARTBEATRESPONSE']._serialized_end=576
-  _globals['_GETROUTINGINFOREQUEST']._serialized_start=578
-  _globals['_GETROUTINGINFOREQUEST']._serialized_end=632
-  _globals['_GETROUTINGINFORESPONSE']._serialized_start=634
-  _globals['_GETROUTINGINFORESPONSE']._serialized_end=710
-  _globals['_CREATECHAINTABLEREQUEST']._serialized_start=712
-  _globals['_CREATECHAINTABLEREQUEST']._serialized_end=800
-  _globals['_CREATECHAINTABLERESPONSE']._serialized_start=802
-  _globals['_CREATECHAINTABLERESPONSE']._serialized_end=892
-  _globals['_GETCLUSTERSTATUSREQUEST']._serialized_start=894
-  _globals['_GETCLUSTERSTATUSREQUEST']._serialized_end=919
-  _globals['_GETCLUSTERSTATUSRESPONSE']._serialized_start=921
-  _globals['_GETCLUSTERSTATUSRESPONSE']._serialized_end=1028
-  _globals['_CLUSTERMANAGER']._serialized_start=1031
-  _globals['_CLUSTERMANAGER']._serialized_end=1413
+  _globals['_HEARTBEATRESPONSE']._serialized_end=599
+  _globals['_GETROUTINGINFOREQUEST']._serialized_start=601
+  _globals['_GETROUTINGINFOREQUEST']._serialized_end=655
+  _globals['_GETROUTINGINFORESPONSE']._serialized_start=657
+  _globals['_GETROUTINGINFORESPONSE']._serialized_end=733
+  _globals['_CREATECHAINTABLEREQUEST']._serialized_start=735
+  _globals['_CREATECHAINTABLEREQUEST']._serialized_end=823
+  _globals['_CREATECHAINTABLERESPONSE']._serialized_start=825
+  _globals['_CREATECHAINTABLERESPONSE']._serialized_end=915
+  _globals['_GETCLUSTERSTATUSREQUEST']._serialized_start=917
+  _globals['_GETCLUSTERSTATUSREQUEST']._serialized_end=942
+  _globals['_GETCLUSTERSTATUSRESPONSE']._serialized_start=944
+  _globals['_GETCLUSTERSTATUSRESPONSE']._serialized_end=1051
+  _globals['_CLUSTERMANAGER']._serialized_start=1054
+  _globals['_CLUSTERMANAGER']._serialized_end=1436
 # @@protoc_insertion_point(module_scope)
