@@ -48,11 +48,15 @@ class MgmtdConfig:
     primary_lease_s: float = 5.0
     http_port: int = 0  # admin API and /metrics (fastapi); 0: off
     log_level: str = "INFO"
+    # With no users yet, the primary creates user `root` (admin and root) with the token in this file.
+    bootstrap_token_file: str = ""
+    users_max: int = 10_000  # every service keeps a copy of the user table
 
     def check(self) -> None:
         assert self.heartbeat_timeout_s > 0
         assert 0 < self.state_update_interval_s < self.heartbeat_timeout_s
         assert self.primary_lease_s > 0
+        assert 1 <= self.users_max <= 1_000_000
 
 
 @dataclasses.dataclass
@@ -78,6 +82,8 @@ class MetaServiceConfig:
     trash_expiry_max_s: float = 7 * 86400.0
     trash_clean_interval_s: float = 10.0    # pause between passes of the trash cleaner
     log_level: str = "INFO"
+    token_file: str = ""  # this service's own token (a user with the root flag): calls to mgmtd and storage
+    user_table_refresh_min_s: float = 1.0  # an unknown token re-reads the user table at most this often
 
     def check(self) -> None:
         assert self.heartbeat_interval_s > 0
@@ -86,6 +92,7 @@ class MetaServiceConfig:
         assert self.default_stripe_size > 0
         assert self.client_session_timeout_s > 0 and self.session_prune_interval_s > 0
         assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s and self.trash_clean_interval_s > 0
+        assert 0 < self.user_table_refresh_min_s <= 60
 
 
 @dataclasses.dataclass
@@ -117,6 +124,8 @@ class StorageServiceConfig:
     resync_retry_delay_s: float = 0.5  # after a failed or interrupted recovery pass
     resync_call_timeout_s: float = 30.0  # one chunk transfer / metadata dump
     log_level: str = "INFO"
+    token_file: str = ""  # this service's own token (a user with the root flag): calls to mgmtd and peers
+    user_table_refresh_min_s: float = 1.0  # an unknown token re-reads the user table at most this often
 
     def check(self) -> None:
         assert self.io_threads > 0
@@ -126,6 +135,7 @@ class StorageServiceConfig:
         assert 1 <= self.resync_concurrency_max <= 1024
         assert 0 <= self.resync_retry_delay_s <= 600
         assert 0 < self.resync_call_timeout_s <= 3600
+        assert 0 < self.user_table_refresh_min_s <= 60
         ids = [target.target_id for target in self.targets]
         assert len(ids) == len(set(ids)), f"duplicate target ids in {ids}"
 

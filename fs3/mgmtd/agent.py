@@ -3,7 +3,8 @@
 Registers the node, heartbeats every `heartbeat_interval_s`, re-registers
 if the manager forgot the node (e.g. it restarted with no state), and keeps
 routing info fresh: a heartbeat reply carries the routing version, and a
-newer version triggers a fetch.
+newer version triggers a fetch. The same goes for the service's copy of the
+user table (`user_table`), by the users version in the reply.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Awaitable, Callable
 
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.client import MgmtdClient, RoutingWatcher
+from fs3.mgmtd.user_table import UserTable
 from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
 from fs3.tasks import stop_tasks
 
@@ -39,8 +41,10 @@ class NodeAgent:
         heartbeat_interval_s: float,
         target_reports: TargetReports | None = None,
         metrics_port: int = 0,
+        user_table: UserTable | None = None,
     ) -> None:
         self.mgmtd = mgmtd
+        self.user_table = user_table
         self.node = NodeInfo(
             node_id=node_id, node_type=node_type, host=host, port=port, hostname=socket.gethostname(),
             pid=os.getpid(), start_time_ms=int(time.time() * 1000), metrics_port=metrics_port,
@@ -71,6 +75,8 @@ class NodeAgent:
             try:
                 await self.mgmtd.register_node(self.node)
                 await self.refresh_routing()  # before the first heartbeat, so reports can depend on routing
+                if self.user_table is not None:
+                    await self.user_table.refresh()
                 await self._heartbeat()
                 break
             except Fs3Error as error:
@@ -97,6 +103,11 @@ class NodeAgent:
             await self.mgmtd.register_node(self.node)
             version = await self.mgmtd.heartbeat(self.node.node_id, self.node.node_type, reports)
         self.last_heartbeat_ok = sent_at
+        if self.user_table is not None and self.mgmtd.users_version != self.user_table.version:
+            try:
+                await self.user_table.refresh()
+            except Fs3Error as error:
+                logger.warning("user table refresh failed: %s", error)
         if version != self.routing.routing_version:
             await self.refresh_routing()
 

@@ -23,6 +23,7 @@ from fs3.errors import Fs3Error, StatusCode
 from fs3.kv import KvEngine, Transaction, run_transaction
 from fs3.mgmtd.placement import TargetSlot, generate_chains
 from fs3.mgmtd.target_states import update_chain
+from fs3.mgmtd.users import UserStore
 from fs3.routing import (
     ChainInfo,
     ChainTable,
@@ -74,10 +75,13 @@ class ClusterManager:
         self._last_heartbeat: dict[int, float] = {}
         self._reported_local_state: dict[int, LocalState] = {}
         self._started_at = monotonic()
+        # Users and tokens (fs3.mgmtd.users): the same term, store and fence as the routing state.
+        self.users = UserStore(engine, fence=fence, users_max=config.users_max, wall_clock_ms=wall_clock_ms)
 
     # ---- persistence ----------------------------------------------------------
     async def load(self) -> None:
         """Load persisted state; every known node gets a heartbeat-timeout of grace."""
+        await self.users.load()
 
         async def read(txn: Transaction) -> bytes | None:
             return await txn.get(_STATE_KEY)

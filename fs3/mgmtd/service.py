@@ -1,4 +1,9 @@
-"""gRPC face of the cluster manager: decode, call ClusterManager, encode."""
+"""gRPC face of the cluster manager: decode, call ClusterManager, encode.
+
+Callers are authenticated, and each method's access checked, by
+`fs3.mgmtd.auth.TokenInterceptor` before a method here runs; admin RPCs may
+also call `fs3.mgmtd.auth.require_admin()` for finer checks.
+"""
 
 from __future__ import annotations
 
@@ -100,7 +105,8 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
         except Fs3Error as error:
             await _abort(context, error)
         return mgmtd_pb2.HeartbeatResponse(
-            routing_version=version, heartbeat_timeout_ms=int(self.manager.config.heartbeat_timeout_s * 1000)
+            routing_version=version, heartbeat_timeout_ms=int(self.manager.config.heartbeat_timeout_s * 1000),
+            users_version=self.manager.users.version,
         )
 
     async def GetRoutingInfo(self, request, context):
