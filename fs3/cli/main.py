@@ -8,8 +8,10 @@
     fs3 mount|umount             a FUSE mount of the cluster
 
 Namespace verbs find the cluster manager from `--mgmtd host:port`, the
-`FS3_MGMTD` environment variable, or the local cluster's folder. Every
-failure prints one line `fs3: error: ...` and exits non-zero.
+`FS3_MGMTD` environment variable, or the local cluster's folder, and their
+token from `fs3 --token TOKEN VERB ...`, FS3_TOKEN, FS3_TOKEN_FILE, or the
+local cluster's admin.token, in that order. Every failure prints one line
+`fs3: error: ...` and exits non-zero.
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable outpu
 
 class CliError(Exception):
     pass
+
+
+@app.callback()
+def _global_options(
+    token: Annotated[Optional[str], typer.Option(
+        "--token", help="token to act with (else FS3_TOKEN, FS3_TOKEN_FILE, the local cluster's admin.token)")] = None,
+) -> None:
+    if token:
+        # Every client of this process, and any daemon it starts (fs3 mount), resolves the token from here.
+        os.environ["FS3_TOKEN"] = token
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -466,6 +478,7 @@ def umount(
 
 
 from fs3.cli import admin as _admin_verbs  # noqa: E402,F401  (registers nodes, targets, chains, ...)
+from fs3.cli import users as _user_verbs  # noqa: E402,F401  (registers user-add, users, user-remove, ...)
 
 
 def main() -> None:
