@@ -6,6 +6,7 @@
     fs3 put|get                  copy files in and out
     fs3 bench                    native-client throughput against the local disk
     fs3 mount|umount             a FUSE mount of the cluster
+    fs3 user-add|users|user-token|user-remove|whoami   users and tokens (fs3.cli.users)
 
 Namespace verbs find the cluster manager from `--mgmtd host:port`, the
 `FS3_MGMTD` environment variable, or the local cluster's folder, and their

@@ -6,6 +6,7 @@
     fs3 user-remove NAME           remove a user (its token stops working everywhere)
     fs3 user-token NAME            a new token for a user; the old one stops working
     fs3 whoami                     the user of the token in use
+    fs3 new-token                  a fresh token, for a bootstrap_token_file (no cluster needed)
 
 Adding, listing and removing users is for admins; anyone may rotate their own
 token. `--token-file PATH` writes a new token to PATH (mode 0600) instead of
@@ -36,9 +37,9 @@ from fs3.cli.main import (
     error_console,
 )
 from fs3.identity import Identity
-from fs3.tokens import write_token_file
+from fs3.tokens import new_token, write_token_file
 
-__all__ = ["user_add", "users", "user_remove", "user_token", "whoami"]
+__all__ = ["user_add", "users", "user_remove", "user_token", "whoami", "new_token_command"]
 
 TokenFileOption = Annotated[
     Optional[str], typer.Option("--token-file", help="write the token to this file (0600) instead of printing it")
@@ -154,3 +155,13 @@ def whoami(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     console.print(f"{identity.name}: uid {identity.uid}, gid {identity.gid}, groups {list(identity.groups)}, "
                   f"flags: {', '.join(flags) or 'none'}", markup=False, highlight=False)
 
+
+@app.command("new-token")
+def new_token_command(token_file: TokenFileOption = None) -> None:
+    """Make a fresh token without asking any cluster: for a cluster manager's bootstrap_token_file."""
+    token = new_token()
+    if token_file:
+        write_token_file(token_file, token)
+        error_console.print(f"token written to {token_file}", markup=False, highlight=False)
+    else:
+        print(token)

@@ -113,3 +113,11 @@ def test_where_the_token_comes_from(cli_cluster, tmp_path):
     _refused(nowhere, "UNAUTHENTICATED")
     assert "no token" in nowhere.stderr and "FS3_TOKEN" in nowhere.stderr
     run_cli(cli_cluster, "user-remove", "bob")
+
+
+def test_new_token_needs_no_cluster(cli_cluster, tmp_path):
+    printed = run_cli(cli_cluster, "new-token", env={"FS3_TOKEN_FILE": None}).stdout.strip()
+    assert printed.startswith("fs3_") and len(printed) > 40
+    path = tmp_path / "bootstrap.token"
+    run_cli(cli_cluster, "new-token", "--token-file", str(path))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and path.read_text().strip() != printed
