@@ -406,7 +406,10 @@ class LocalCluster:
         return None
 
     async def status(self) -> tuple[RoutingInfo | None, str | None]:
-        mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0, token=self.token)
+        try:
+            mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0, token=self.token)
+        except Fs3Error as error:  # no admin.token (yet)
+            return None, str(error)
         try:
             routing, _now, _timeout = await mgmtd.get_cluster_status()
         except Fs3Error as error:
