@@ -8,6 +8,11 @@
 Metadata calls go to any metadata service; chunk reads and writes go straight
 to the storage services (the metadata service is not on the data path). Data
 moves between the caller's buffers and sockets without intermediate copies.
+
+The client authenticates with a token (`token=`, else FS3_TOKEN, FS3_TOKEN_FILE
+or the local cluster's token file: `fs3.tokens.resolve_token`). Requests act
+as the token's user (uid, gid, groups); a token with the root flag acts as
+this process's uid and gid unless `uid`/`gid`/`groups` say otherwise.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from fs3.client.layout import FileLayout, split_range
 from fs3.client.meta_client import MetaClient
 from fs3.client.storage_client import StorageClient, StorageClientConfig
 from fs3.errors import Fs3Error
+from fs3.identity import Identity
 from fs3.mgmtd.client import MgmtdClient, RoutingWatcher
 from fs3.net.client import ClientConfig as RpcClientConfig
 from fs3.net.client import RpcClientPool
 from fs3.net.methods import MetaMethod
+from fs3.tokens import resolve_token
 from fs3.tuning import tune_malloc
 from fs3.tasks import stop_tasks
 
@@ -141,15 +148,19 @@ class Fs3Client:
     """A connection to one fs3 cluster. Create with `await Fs3Client.connect(...)`."""
 
     def __init__(self, mgmtd_addresses: Sequence[str], *, config: ClientConfig = ClientConfig(),
-                 uid: int | None = None, gid: int | None = None, groups: Sequence[int] = ()) -> None:
+                 token: str | None = None, uid: int | None = None, gid: int | None = None,
+                 groups: Sequence[int] | None = None) -> None:
         self.config = config
-        self.mgmtd = MgmtdClient(list(mgmtd_addresses))
+        token = resolve_token(token)
+        self.mgmtd = MgmtdClient(list(mgmtd_addresses), token=token)
         self.routing = RoutingWatcher(self.mgmtd, config.routing_refresh_interval_s)
-        self.rpc = RpcClientPool(config.rpc)
+        self.rpc = RpcClientPool(config.rpc, token=token)
         self.client_id = random.SystemRandom().getrandbits(63) or 1
+        self._requested_user = (uid, gid, groups)
         self.user = common_pb2.UserInfo(
-            uid=os.getuid() if uid is None else uid, gid=os.getgid() if gid is None else gid, groups=list(groups)
+            uid=os.getuid() if uid is None else uid, gid=os.getgid() if gid is None else gid, groups=list(groups or ())
         )
+        self.identity: Identity | None = None  # the token's user, known once connected
         self.meta = MetaClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
                                timeout_s=config.meta_timeout_s)
         self.storage = StorageClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
@@ -163,12 +174,25 @@ class Fs3Client:
         tune_malloc()
         client = cls(mgmtd_addresses, **kwargs)
         try:
+            client.identity, _created_ms = await client.mgmtd.who_am_i()
+            client._act_as_token_user()
             await client.routing.start()
         except BaseException:
             await client.close()
             raise
         client._heartbeat_task = asyncio.get_running_loop().create_task(client._heartbeat_loop())
         return client
+
+    def _act_as_token_user(self) -> None:
+        """Without the root flag, act as the token's user where uid/gid/groups were not given."""
+        assert self.identity is not None
+        if self.identity.root:
+            return
+        uid, gid, groups = self._requested_user
+        self.user = common_pb2.UserInfo(
+            uid=self.identity.uid if uid is None else uid, gid=self.identity.gid if gid is None else gid,
+            groups=list(self.identity.groups if groups is None else groups),
+        )
 
     async def heartbeat(self) -> None:
         """Tell the metadata services this client (and so its write sessions) is alive."""

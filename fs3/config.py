@@ -57,12 +57,16 @@ class MgmtdConfig:
     chain_migrations_max: int = 256  # chain moves (`fs3 move-chain`, `fs3 add-node`) in progress at once
     http_port: int = 0  # admin API and /metrics (fastapi); 0: off
     log_level: str = "INFO"
+    # With no users yet, the primary creates user `root` (admin and root) with the token in this file.
+    bootstrap_token_file: str = ""
+    users_max: int = 10_000  # every service keeps a copy of the user table
 
     def check(self) -> None:
         assert self.heartbeat_timeout_s > 0
         assert 0 < self.state_update_interval_s < self.heartbeat_timeout_s
         assert self.primary_lease_s > 0
         assert 0 < self.config_document_bytes_max <= 4 << 20 and self.chain_migrations_max > 0
+        assert 1 <= self.users_max <= 1_000_000
 
 
 @dataclasses.dataclass
@@ -93,6 +97,8 @@ class MetaServiceConfig:
     trash_expiry_max_s: float = 7 * 86400.0
     trash_clean_interval_s: float = 10.0    # pause between passes of the trash cleaner
     log_level: str = "INFO"
+    token_file: str = ""  # this service's own token (a user with the root flag): calls to mgmtd and storage
+    user_table_refresh_min_s: float = 1.0  # an unknown token re-reads the user table at most this often
 
     def check(self) -> None:
         assert self.heartbeat_interval_s > 0
@@ -101,6 +107,7 @@ class MetaServiceConfig:
         assert self.default_stripe_size > 0
         assert self.client_session_timeout_s > 0 and self.session_prune_interval_s > 0
         assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s and self.trash_clean_interval_s > 0
+        assert 0 < self.user_table_refresh_min_s <= 60
 
 
 @dataclasses.dataclass
@@ -140,6 +147,8 @@ class StorageServiceConfig:
     resync_call_timeout_s: float = 30.0  # one chunk transfer / metadata dump page
     chunk_meta_page_max: int = 8192  # chunks per DumpChunkMeta reply (~50 bytes each; frames hold 1 MiB)
     log_level: str = "INFO"
+    token_file: str = ""  # this service's own token (a user with the root flag): calls to mgmtd and peers
+    user_table_refresh_min_s: float = 1.0  # an unknown token re-reads the user table at most this often
 
     def check(self) -> None:
         assert self.io_threads > 0
@@ -150,6 +159,7 @@ class StorageServiceConfig:
         assert 0 <= self.resync_retry_delay_s <= 600
         assert 0 < self.resync_call_timeout_s <= 3600
         assert 1 <= self.chunk_meta_page_max <= 16384
+        assert 0 < self.user_table_refresh_min_s <= 60
         ids = [target.target_id for target in self.targets]
         assert len(ids) == len(set(ids)), f"duplicate target ids in {ids}"
 

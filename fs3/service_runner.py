@@ -64,4 +64,9 @@ def service_main(description: str, config_type: type, make_service: Callable[[ob
     args = parser.parse_args()
     config = load_config(config_type, args.config)
     setup_logging(config.log_level, f"{name}-{config.node_id}")
-    return run_service(make_service(config))
+    try:
+        service = make_service(config)
+    except Exception:
+        logging.getLogger(__name__).exception("service failed to start")
+        return 1
+    return run_service(service)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fs3._proto import meta_pb2
 from fs3.meta.codec import user_from_proto
 from fs3.meta.operator import MetaOperator
+from fs3.meta.service import register_checked
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
@@ -34,6 +35,6 @@ def register_file_lock_service(server: RpcServer, operator: MetaOperator) -> Non
                                           request.client_id, request.owner)
         return meta_pb2.ReleaseFileLocksResponse()
 
-    server.register(MetaMethod.SET_FILE_LOCK, meta_pb2.SetFileLockRequest, set_file_lock)
-    server.register(MetaMethod.GET_FILE_LOCK, meta_pb2.GetFileLockRequest, get_file_lock)
-    server.register(MetaMethod.RELEASE_FILE_LOCKS, meta_pb2.ReleaseFileLocksRequest, release_file_locks)
+    register_checked(server, MetaMethod.SET_FILE_LOCK, meta_pb2.SetFileLockRequest, set_file_lock)
+    register_checked(server, MetaMethod.GET_FILE_LOCK, meta_pb2.GetFileLockRequest, get_file_lock)
+    register_checked(server, MetaMethod.RELEASE_FILE_LOCKS, meta_pb2.ReleaseFileLocksRequest, release_file_locks)

@@ -1,4 +1,4 @@
-"""RPC handlers of the administrator inspection calls (methods 151-159):
+"""RPC handlers of the administrator inspection calls (methods 151-159, admins only):
 decode, call the operator, encode. Kept apart from the file system calls in
 service.py; `fs3 dump-inodes / gc / fsck / find-orphaned-chunks` use them."""
 
@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from fs3._proto import meta_pb2
 from fs3.meta.codec import inode_to_proto, layout_to_proto, user_from_proto
+from fs3.identity import Access
 from fs3.meta.operator import MetaOperator
+from fs3.meta.service import register_checked
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
-__all__ = ["register_inspection_service", "INSPECTION_METHODS"]
-
-INSPECTION_METHODS = (MetaMethod.DUMP_INODES, MetaMethod.CHECK_INODES, MetaMethod.LIST_GC_QUEUE, MetaMethod.FSCK)
+__all__ = ["register_inspection_service"]
 
 
 def register_inspection_service(server: RpcServer, operator: MetaOperator) -> None:
@@ -48,7 +48,10 @@ def register_inspection_service(server: RpcServer, operator: MetaOperator) -> No
             problems_omitted=report.problems_omitted,
         )
 
-    server.register(MetaMethod.DUMP_INODES, meta_pb2.DumpInodesRequest, dump_inodes)
-    server.register(MetaMethod.CHECK_INODES, meta_pb2.CheckInodesRequest, check_inodes)
-    server.register(MetaMethod.LIST_GC_QUEUE, meta_pb2.ListGcQueueRequest, list_gc_queue)
-    server.register(MetaMethod.FSCK, meta_pb2.FsckRequest, fsck)
+    for method, request_type, handler in (
+        (MetaMethod.DUMP_INODES, meta_pb2.DumpInodesRequest, dump_inodes),
+        (MetaMethod.CHECK_INODES, meta_pb2.CheckInodesRequest, check_inodes),
+        (MetaMethod.LIST_GC_QUEUE, meta_pb2.ListGcQueueRequest, list_gc_queue),
+        (MetaMethod.FSCK, meta_pb2.FsckRequest, fsck),
+    ):
+        register_checked(server, method, request_type, handler, access=Access.ADMIN)

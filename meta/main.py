@@ -27,10 +27,12 @@ from fs3.meta.types import Capacity, Layout
 from fs3.metrics import start_metrics_endpoint
 from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
+from fs3.mgmtd.user_table import UserTable
 from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
 from fs3.routing import NodeType, RoutingInfo
 from fs3.service_runner import service_main
+from fs3.tokens import service_token
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +53,16 @@ class MetaServer:
     def __init__(self, config: MetaServiceConfig) -> None:
         self.config = config
         self.engine = None
+        token = service_token(config.token_file)  # for this service's own calls: mgmtd, storage
+        self.mgmtd = MgmtdClient(config.mgmtd_addresses, token=token)
+        # Checks the tokens of incoming connections; a non-root user may only act as itself (meta/service.py).
+        self.user_table = UserTable(self.mgmtd, refresh_min_s=config.user_table_refresh_min_s)
         self.server = RpcServer(
             ServerConfig(inflight_requests_max=config.inflight_requests_max, payload_buffer_count=0),
-            name=f"meta-{config.node_id}",
+            name=f"meta-{config.node_id}", authenticator=self.user_table,
         )
         self.agent: NodeAgent | None = None
-        self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.rpc_timeout_s))
+        self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.rpc_timeout_s), token=token)
         self.collector: ChunkGarbageCollector | None = None
         self.pruner: SessionPruner | None = None
         self.trash_cleaner: TrashCleaner | None = None
@@ -107,9 +113,10 @@ class MetaServer:
         port = await self.server.start(self.config.host, self.config.port)
         metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(
-            MgmtdClient(self.config.mgmtd_addresses), self.config.node_id, NodeType.META, self.config.host, port,
+            self.mgmtd, self.config.node_id, NodeType.META, self.config.host, port,
             heartbeat_interval_s=self.config.heartbeat_interval_s, metrics_port=metrics_port,
             apply_config=self._apply_config,
+            user_table=self.user_table,
         )
         await self.agent.start()
         meta_config = self.meta_config  # with the distributed settings the first heartbeat may have brought
@@ -148,7 +155,9 @@ class MetaServer:
             await self.trash_cleaner.stop()
         await self.server.stop()
         if self.agent is not None:
-            await self.agent.stop()
+            await self.agent.stop()  # closes self.mgmtd
+        else:
+            await self.mgmtd.close()
         await self.clients.close()
         if self.engine is not None:
             await self.engine.close()

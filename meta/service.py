@@ -2,6 +2,13 @@
 
 Every handler is a few lines; validation, transactions and retries live in
 `MetaOperator`.
+
+Every request names the user it acts as (`UserInfo`). A connection whose user
+has the root flag (FUSE daemons, services) may name anyone; any other user
+only itself: its uid, with a gid and groups among its own. Anything else is
+refused with EPERM rather than silently replaced, so a client that asks for
+the wrong identity learns it at once (`Fs3Client` uses its token's identity
+by default).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from typing import Awaitable, Callable
 
 from fs3._proto import meta_pb2
 from fs3.errors import Fs3Error, fs_error
+from fs3.identity import Access, Identity
 from fs3.meta.codec import (
     attributes_from_proto, entry_to_proto, inode_to_proto, path_from_proto, statfs_to_proto, target_from_proto,
     user_from_proto,
@@ -20,11 +28,31 @@ from fs3.meta.types import ChunkTrim, Layout
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
-__all__ = ["register_meta_service", "ADMIN_ONLY_METHODS"]
+__all__ = ["register_meta_service", "register_checked"]
 
-#: Methods only an admin may call (for the auth layer).
-ADMIN_ONLY_METHODS = frozenset({MetaMethod.LIST_CLIENTS, MetaMethod.DUMP_INODES, MetaMethod.CHECK_INODES,
-                                MetaMethod.LIST_GC_QUEUE, MetaMethod.FSCK})
+Handler = Callable[..., Awaitable]
+
+
+def check_acts_as_caller(identity: Identity, user) -> None:
+    """Raises EPERM unless the connection's `identity` may act as the request's `user` (UserInfo)."""
+    if not identity.may_act_as(user.uid, user.gid, user.groups):
+        raise Fs3Error(errno.EPERM, f"{identity.describe()} may not act as uid {user.uid}, gid {user.gid}, "
+                                    f"groups {list(user.groups)} (only a user with the root flag may)")
+
+
+def _acting_as_caller(handler: Handler) -> Handler:
+    async def checked(request, context: RpcContext):
+        if not context.identity.root:
+            check_acts_as_caller(context.identity, request.user)
+        return await handler(request, context)
+
+    return checked
+
+
+def register_checked(server: RpcServer, method_id: int, request_type, handler: Handler, name: str = "", *,
+                     access: Access = Access.ANY_USER) -> None:
+    """Register a metadata method whose requests carry a UserInfo the connection must be allowed to act as."""
+    server.register(method_id, request_type, _acting_as_caller(handler), name or handler.__name__, access=access)
 
 
 def register_meta_service(
@@ -36,6 +64,10 @@ def register_meta_service(
         stored_length: the length a file's chunks on storage imply; a close after writes settles the
             length from it (None: the writer's reported length only).
     """
+
+    def register(method_id: int, request_type, handler: Handler, name: str = "", *,
+                 access: Access = Access.ANY_USER) -> None:
+        register_checked(server, method_id, request_type, handler, name, access=access)
 
     async def stat(request: meta_pb2.StatRequest, context: RpcContext):
         inode = await operator.stat(user_from_proto(request.user), path_from_proto(request.path),
@@ -182,34 +214,34 @@ def register_meta_service(
         return meta_pb2.RemoveTreeToTrashResponse(inode=inode_to_proto(result.inode), trash_path=result.trash_path,
                                                   expire_at_ns=result.expire_at_ns)
 
-    async def list_clients(request: meta_pb2.ListClientsRequest, context: RpcContext):  # admin only
+    async def list_clients(request: meta_pb2.ListClientsRequest, context: RpcContext):
         clients, truncated = await operator.list_clients(request.limit)
         return meta_pb2.ListClientsResponse(truncated=truncated, clients=[
             meta_pb2.ClientSession(client_id=client.client_id, last_seen_ns=client.last_seen_ns,
                                    write_sessions=client.write_sessions) for client in clients])
 
-    server.register(MetaMethod.LIST_CLIENTS, meta_pb2.ListClientsRequest, list_clients)
-    server.register(MetaMethod.REMOVE_TREE_TO_TRASH, meta_pb2.RemoveTreeToTrashRequest, remove_tree_to_trash)
-    server.register(MetaMethod.CLIENT_HEARTBEAT, meta_pb2.ClientHeartbeatRequest, client_heartbeat)
-    server.register(MetaMethod.STAT, meta_pb2.StatRequest, stat)
-    server.register(MetaMethod.STAT_INODE, meta_pb2.StatInodeRequest, stat_inode)
-    server.register(MetaMethod.MKDIR, meta_pb2.MkdirRequest, mkdir)
-    server.register(MetaMethod.CREATE, meta_pb2.CreateRequest, create)
-    server.register(MetaMethod.OPEN, meta_pb2.OpenRequest, open_, name="open")
-    server.register(MetaMethod.CLOSE, meta_pb2.CloseRequest, close)
-    server.register(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest, set_length)
-    server.register(MetaMethod.READDIR, meta_pb2.ReaddirRequest, readdir)
-    server.register(MetaMethod.UNLINK, meta_pb2.UnlinkRequest, unlink)
-    server.register(MetaMethod.RMDIR, meta_pb2.RmdirRequest, rmdir)
-    server.register(MetaMethod.RENAME, meta_pb2.RenameRequest, rename)
-    server.register(MetaMethod.SYMLINK, meta_pb2.SymlinkRequest, symlink)
-    server.register(MetaMethod.READLINK, meta_pb2.ReadlinkRequest, readlink)
-    server.register(MetaMethod.LINK, meta_pb2.LinkRequest, link)
-    server.register(MetaMethod.SETATTR, meta_pb2.SetattrRequest, setattr_, name="setattr")
-    server.register(MetaMethod.MKNOD, meta_pb2.MknodRequest, mknod)
-    server.register(MetaMethod.SETXATTR, meta_pb2.SetxattrRequest, setxattr)
-    server.register(MetaMethod.GETXATTR, meta_pb2.GetxattrRequest, getxattr)
-    server.register(MetaMethod.LISTXATTR, meta_pb2.ListxattrRequest, listxattr)
-    server.register(MetaMethod.REMOVEXATTR, meta_pb2.RemovexattrRequest, removexattr)
-    server.register(MetaMethod.STATFS, meta_pb2.StatfsRequest, statfs)
-    server.register(MetaMethod.SET_LAYOUT, meta_pb2.SetLayoutRequest, set_layout)
+    register(MetaMethod.LIST_CLIENTS, meta_pb2.ListClientsRequest, list_clients, access=Access.ADMIN)
+    register(MetaMethod.REMOVE_TREE_TO_TRASH, meta_pb2.RemoveTreeToTrashRequest, remove_tree_to_trash)
+    register(MetaMethod.CLIENT_HEARTBEAT, meta_pb2.ClientHeartbeatRequest, client_heartbeat)
+    register(MetaMethod.STAT, meta_pb2.StatRequest, stat)
+    register(MetaMethod.STAT_INODE, meta_pb2.StatInodeRequest, stat_inode)
+    register(MetaMethod.MKDIR, meta_pb2.MkdirRequest, mkdir)
+    register(MetaMethod.CREATE, meta_pb2.CreateRequest, create)
+    register(MetaMethod.OPEN, meta_pb2.OpenRequest, open_, name="open")
+    register(MetaMethod.CLOSE, meta_pb2.CloseRequest, close)
+    register(MetaMethod.SET_LENGTH, meta_pb2.SetLengthRequest, set_length)
+    register(MetaMethod.READDIR, meta_pb2.ReaddirRequest, readdir)
+    register(MetaMethod.UNLINK, meta_pb2.UnlinkRequest, unlink)
+    register(MetaMethod.RMDIR, meta_pb2.RmdirRequest, rmdir)
+    register(MetaMethod.RENAME, meta_pb2.RenameRequest, rename)
+    register(MetaMethod.SYMLINK, meta_pb2.SymlinkRequest, symlink)
+    register(MetaMethod.READLINK, meta_pb2.ReadlinkRequest, readlink)
+    register(MetaMethod.LINK, meta_pb2.LinkRequest, link)
+    register(MetaMethod.SETATTR, meta_pb2.SetattrRequest, setattr_, name="setattr")
+    register(MetaMethod.MKNOD, meta_pb2.MknodRequest, mknod)
+    register(MetaMethod.SETXATTR, meta_pb2.SetxattrRequest, setxattr)
+    register(MetaMethod.GETXATTR, meta_pb2.GetxattrRequest, getxattr)
+    register(MetaMethod.LISTXATTR, meta_pb2.ListxattrRequest, listxattr)
+    register(MetaMethod.REMOVEXATTR, meta_pb2.RemovexattrRequest, removexattr)
+    register(MetaMethod.STATFS, meta_pb2.StatfsRequest, statfs)
+    register(MetaMethod.SET_LAYOUT, meta_pb2.SetLayoutRequest, set_layout)

@@ -12,6 +12,7 @@ from fs3.hot_config import HotConfig
 from fs3.metrics import start_metrics_endpoint
 from fs3.mgmtd.agent import NodeAgent
 from fs3.mgmtd.client import MgmtdClient
+from fs3.mgmtd.user_table import UserTable
 from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
 from fs3.routing import NodeType
@@ -26,6 +27,7 @@ from fs3.storage.service import register_storage_service
 from fs3.storage.target import StorageTarget
 from fs3.storage.target_admin import TargetAdmin, discover_targets
 from fs3.tasks import stop_tasks
+from fs3.tokens import service_token
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +37,18 @@ class StorageServer:
         self.config = config
         self.executor = ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="storage-io")
         self.targets: dict[int, StorageTarget] = {}
+        token = service_token(config.token_file)  # for this service's own calls: mgmtd, chain peers
+        self.mgmtd = MgmtdClient(config.mgmtd_addresses, token=token)
+        self.user_table = UserTable(self.mgmtd, refresh_min_s=config.user_table_refresh_min_s)
         self.server = RpcServer(
             ServerConfig(
                 inflight_requests_max=config.inflight_requests_max,
                 payload_buffer_bytes=1 << 20,
                 payload_buffer_count=config.payload_buffer_count,
             ),
-            name=f"storage-{config.node_id}",
+            name=f"storage-{config.node_id}", authenticator=self.user_table,
         )
-        self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.forward_timeout_s))
+        self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.forward_timeout_s), token=token)
         self.agent: NodeAgent | None = None
         self.local_states: TargetLocalStates | None = None
         self.resync: ResyncWorker | None = None
@@ -90,9 +95,9 @@ class StorageServer:
         port = await self.server.start(self.config.host, self.config.port)
         metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
         self.agent = NodeAgent(
-            MgmtdClient(self.config.mgmtd_addresses), self.config.node_id, NodeType.STORAGE, self.config.host, port,
+            self.mgmtd, self.config.node_id, NodeType.STORAGE, self.config.host, port,
             heartbeat_interval_s=self.config.heartbeat_interval_s, target_reports=self._target_reports,
-            metrics_port=metrics_port, apply_config=self._apply_config,
+            metrics_port=metrics_port, apply_config=self._apply_config, user_table=self.user_table,
         )
         agent = self.agent
         self.local_states = TargetLocalStates(self.targets)  # every target goes through recovery
@@ -138,7 +143,9 @@ class StorageServer:
         await stop_tasks(self._follow_task)
         await self.server.stop()
         if self.agent is not None:
-            await self.agent.stop()
+            await self.agent.stop()  # closes self.mgmtd
+        else:
+            await self.mgmtd.close()
         await self.clients.close()
         self.executor.shutdown(wait=True)
         for target in self.targets.values():

@@ -1,9 +1,16 @@
-"""Framed-RPC handlers of the storage service: decode, call StorageNode, encode."""
+"""Framed-RPC handlers of the storage service: decode, call StorageNode, encode.
+
+Any authenticated user may write and read chunks (the metadata service decides
+who may open a file; storage knows no files, as in 3FS). Calls that only
+services make (recovery sync, chunk removal and trims) need the root flag;
+inspection calls (chunk metadata dumps and queries) need admin or root.
+"""
 
 from __future__ import annotations
 
 from fs3._proto import storage_pb2
 from fs3.errors import Fs3Error, StatusCode
+from fs3.identity import Access
 from fs3.metrics import STORAGE_BYTES
 from fs3.net.methods import StorageMethod
 from fs3.net.server import RpcContext, RpcServer
@@ -96,21 +103,23 @@ def register_storage_service(server: RpcServer, node: StorageNode, target_admin:
         version = await node.truncate_chunk(truncate_request_from_proto(request))
         return storage_pb2.TruncateChunkResponse(committed_version=version)
 
-    server.register(StorageMethod.REMOVE_CHUNKS, storage_pb2.RemoveChunksRequest, remove_chunks)
-    server.register(StorageMethod.TRUNCATE_CHUNK, storage_pb2.TruncateChunkRequest, truncate_chunk)
+    server.register(StorageMethod.REMOVE_CHUNKS, storage_pb2.RemoveChunksRequest, remove_chunks, access=Access.ROOT)
+    server.register(StorageMethod.TRUNCATE_CHUNK, storage_pb2.TruncateChunkRequest, truncate_chunk,
+                    access=Access.ROOT)
     server.register(StorageMethod.WRITE_CHUNK, storage_pb2.WriteChunkRequest, write_chunk)
     server.register(StorageMethod.READ_CHUNK, storage_pb2.ReadChunkRequest, read_chunk)
-    server.register(StorageMethod.QUERY_CHUNK, storage_pb2.QueryChunkRequest, query_chunk)
+    server.register(StorageMethod.QUERY_CHUNK, storage_pb2.QueryChunkRequest, query_chunk, access=Access.ADMIN_OR_ROOT)
     server.register(StorageMethod.QUERY_LAST_CHUNK, storage_pb2.QueryLastChunkRequest, query_last_chunk)
-    server.register(StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest, dump_chunk_meta)
-    server.register(StorageMethod.SYNC_CHUNK, storage_pb2.SyncChunkRequest, sync_chunk)
-    server.register(StorageMethod.SYNC_DONE, storage_pb2.SyncDoneRequest, sync_done)
+    server.register(StorageMethod.DUMP_CHUNK_META, storage_pb2.DumpChunkMetaRequest, dump_chunk_meta,
+                    access=Access.ADMIN_OR_ROOT)
+    server.register(StorageMethod.SYNC_CHUNK, storage_pb2.SyncChunkRequest, sync_chunk, access=Access.ROOT)
+    server.register(StorageMethod.SYNC_DONE, storage_pb2.SyncDoneRequest, sync_done, access=Access.ROOT)
     if target_admin is not None:
         _register_target_admin(server, target_admin)
 
 
 def _register_target_admin(server: RpcServer, target_admin: TargetAdmin) -> None:
-    """Admin only (target_admin.ADMIN_ONLY_METHODS)."""
+    """Admin only."""
 
     async def create_target(request: storage_pb2.CreateTargetRequest, context: RpcContext):
         path = await target_admin.create_target(request.target_id, request.disk)
@@ -120,5 +129,6 @@ def _register_target_admin(server: RpcServer, target_admin: TargetAdmin) -> None
         path = await target_admin.replace_target(request.target_id)
         return storage_pb2.ReplaceTargetResponse(target_id=request.target_id, path=path)
 
-    server.register(StorageMethod.CREATE_TARGET, storage_pb2.CreateTargetRequest, create_target)
-    server.register(StorageMethod.REPLACE_TARGET, storage_pb2.ReplaceTargetRequest, replace_target)
+    server.register(StorageMethod.CREATE_TARGET, storage_pb2.CreateTargetRequest, create_target, access=Access.ADMIN)
+    server.register(StorageMethod.REPLACE_TARGET, storage_pb2.ReplaceTargetRequest, replace_target,
+                    access=Access.ADMIN)

@@ -29,18 +29,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Awaitable, Callable
 
 from fs3.errors import Fs3Error, StatusCode
-from fs3.net.methods import StorageMethod
 from fs3.routing import LocalState, PublicState, RoutingInfo
 from fs3.storage.chunk_engine import ChunkEngineConfig
 from fs3.storage.node import StorageNode
 from fs3.storage.target import StorageTarget
 
-__all__ = ["TargetAdmin", "discover_targets", "target_folder", "MARKER_FILE", "ADMIN_ONLY_METHODS"]
+__all__ = ["TargetAdmin", "discover_targets", "target_folder", "MARKER_FILE"]
 
 logger = logging.getLogger(__name__)
 
-#: Framed-RPC methods of this module's operations that only an admin may call.
-ADMIN_ONLY_METHODS = frozenset({StorageMethod.CREATE_TARGET, StorageMethod.REPLACE_TARGET})
 MARKER_FILE = "target.json"
 _MARKER_FORMAT = 1
 _RETIRE_TIMEOUT_S = 30.0  # calls in flight on a target being replaced finish well within an RPC timeout

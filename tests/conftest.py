@@ -3,6 +3,10 @@
 Every cluster lives in its own tmp folder on free ports and is stopped in the
 fixture's teardown, also when the test fails; a final check makes sure no
 service process outlives the session.
+
+Every test cluster's user `root` gets one session-wide admin token, which
+every client in the tests (and every `fs3` command they run) finds through
+FS3_TOKEN_FILE; tests of users and tokens make their own.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import sys
 import pytest
 
 from fs3.local.cluster import LocalCluster, LocalClusterSpec
+from fs3.tokens import new_token, write_token_file
+
+SESSION_ADMIN_TOKEN = new_token()
 
 
 def pytest_addoption(parser):
@@ -32,9 +39,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_admin_token(tmp_path_factory):
+    """SESSION_ADMIN_TOKEN in a file named by FS3_TOKEN_FILE for the whole session (FS3_TOKEN unset)."""
+    path = tmp_path_factory.getbasetemp() / "admin.token"
+    write_token_file(path, SESSION_ADMIN_TOKEN)
+    saved = {name: os.environ.pop(name, None) for name in ("FS3_TOKEN", "FS3_TOKEN_FILE")}
+    os.environ["FS3_TOKEN_FILE"] = str(path)
+    try:
+        yield SESSION_ADMIN_TOKEN
+    finally:
+        os.environ.pop("FS3_TOKEN_FILE", None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+
+
 def start_cluster(folder, **spec_overrides) -> LocalCluster:
     spec = LocalClusterSpec(**{"heartbeat_timeout_s": 5.0, **spec_overrides})
-    cluster = LocalCluster(folder, spec)
+    cluster = LocalCluster(folder, spec, admin_token=SESSION_ADMIN_TOKEN)
     cluster.up(timeout_s=90)
     return cluster
 
@@ -57,10 +78,16 @@ def remove_cluster_data(cluster: LocalCluster) -> None:
         shutil.rmtree(child, ignore_errors=True)
 
 
-def run_cli(cluster: LocalCluster, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the real `fs3` command line against `cluster`."""
+def run_cli(cluster: LocalCluster, *args: str, check: bool = True, timeout: float = 300,
+            env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+    """Run the real `fs3` command line against `cluster` (`env`: variables to set, or to unset with None)."""
     environment = {**os.environ, "FS3_LOCAL_DIR": str(cluster.data_dir)}
     environment.pop("FS3_MGMTD", None)
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
     result = subprocess.run(
         [sys.executable, "-m", "fs3.cli", *args], capture_output=True, text=True, env=environment, timeout=timeout,
     )

@@ -5,6 +5,12 @@
 `fs3 mount` starts this in the background and waits until the mount is live.
 SIGTERM and SIGINT end the main loop; buffered writes are sent and write
 sessions closed, then the file system is unmounted.
+
+The daemon finds its token like every client (FS3_TOKEN, FS3_TOKEN_FILE, the
+local cluster's token file) and passes each caller's uid, gid and groups to
+the metadata services, which accept that only from a user with the root flag:
+a mount for several local users needs a root token; with any other token only
+the token user's own uid gets answers (others get EPERM).
 """
 
 from __future__ import annotations
@@ -71,6 +77,10 @@ async def serve(mountpoint: str, mgmtd_addresses: list[str], options: MountOptio
                 config: FuseConfig = FuseConfig()) -> None:
     """Connect, mount, run until unmounted or SIGTERM/SIGINT, then release everything and unmount."""
     client = await Fs3Client.connect(mgmtd_addresses)
+    assert client.identity is not None
+    if not client.identity.root:
+        logger.warning("the token of %s has no root flag: requests of other uids than %d will fail with EPERM",
+                       client.identity.name, client.identity.uid)
     operations = Fs3Operations(client, config)
     unmounted_by_us = False
     try:

@@ -54,14 +54,16 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, node_id: _Optional[int] = ..., node_type: _Optional[_Union[_common_pb2.NodeType, str]] = ..., targets: _Optional[_Iterable[_Union[TargetReport, _Mapping]]] = ..., known_routing_version: _Optional[int] = ..., config_version: _Optional[int] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("routing_version", "heartbeat_timeout_ms", "config")
+    __slots__ = ("routing_version", "heartbeat_timeout_ms", "config", "users_version")
     ROUTING_VERSION_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
+    USERS_VERSION_FIELD_NUMBER: _ClassVar[int]
     routing_version: int
     heartbeat_timeout_ms: int
     config: ConfigInfo
-    def __init__(self, routing_version: _Optional[int] = ..., heartbeat_timeout_ms: _Optional[int] = ..., config: _Optional[_Union[ConfigInfo, _Mapping]] = ...) -> None: ...
+    users_version: int
+    def __init__(self, routing_version: _Optional[int] = ..., heartbeat_timeout_ms: _Optional[int] = ..., config: _Optional[_Union[ConfigInfo, _Mapping]] = ..., users_version: _Optional[int] = ...) -> None: ...
 
 class GetRoutingInfoRequest(_message.Message):
     __slots__ = ("known_routing_version",)

@@ -136,7 +136,7 @@ class ClusterManagerServicer:
 
     def OfflineTarget(self, request, context):
         """Placement operations and config distribution; all but GetConfig are admin only
-        (fs3/mgmtd/service.py ADMIN_ONLY_METHODS).
+        (fs3/mgmtd/auth.py METHOD_ACCESS).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,17 +22,22 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from fs3._proto import users_pb2 as fs3_dot___proto_dot_users__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x66s3/_proto/rpc.proto\x12\x03\x66s3\"\x15\n\x04Ping\x12\r\n\x05nonce\x18\x01 \x01(\x04\"&\n\x04Pong\x12\r\n\x05nonce\x18\x01 \x01(\x04\x12\x0f\n\x07node_id\x18\x02 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x66s3/_proto/rpc.proto\x12\x03\x66s3\x1a\x16\x66s3/_proto/users.proto\"\x15\n\x04Ping\x12\r\n\x05nonce\x18\x01 \x01(\x04\"&\n\x04Pong\x12\r\n\x05nonce\x18\x01 \x01(\x04\x12\x0f\n\x07node_id\x18\x02 \x01(\r\"$\n\x13\x41uthenticateRequest\x12\r\n\x05token\x18\x01 \x01(\t\"/\n\x14\x41uthenticateResponse\x12\x17\n\x04user\x18\x01 \x01(\x0b\x32\t.fs3.Userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fs3._proto.rpc_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PING']._serialized_start=29
-  _globals['_PING']._serialized_end=50
-  _globals['_PONG']._serialized_start=52
-  _globals['_PONG']._serialized_end=90
+  _globals['_PING']._serialized_start=53
+  _globals['_PING']._serialized_end=74
+  _globals['_PONG']._serialized_start=76
+  _globals['_PONG']._serialized_end=114
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=116
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=152
+  _globals['_AUTHENTICATERESPONSE']._serialized_start=154
+  _globals['_AUTHENTICATERESPONSE']._serialized_end=201
 # @@protoc_insertion_point(module_scope)

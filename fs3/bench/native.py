@@ -67,10 +67,11 @@ def disk_direct_io_rates(folder: str, size_bytes: int, block_bytes: int) -> dict
     return {"write_mb_s": total / write_seconds / 1e6, "read_mb_s": total / read_seconds / 1e6}
 
 
-async def _client_phase(mgmtd_address: str, size_bytes: int, block_bytes: int, depth: int) -> dict[str, float]:
+async def _client_phase(mgmtd_address: str, token: str, size_bytes: int, block_bytes: int,
+                        depth: int) -> dict[str, float]:
     from fs3.client import Fs3Client
 
-    client = await Fs3Client.connect([mgmtd_address])
+    client = await Fs3Client.connect([mgmtd_address], token=token)
     try:
         pattern = memoryview(bytearray(os.urandom(block_bytes)))
         pattern_crc32c = crc32c.crc32c(pattern)
@@ -146,7 +147,7 @@ def run_native_benchmark(
         disk = disk_direct_io_rates(folder, size_bytes, block_bytes)
         cluster.up(timeout_s=90)
         # on uvloop, as the services and the CLI run (the client library works on any asyncio loop)
-        client = uvloop.run(_client_phase(cluster.mgmtd_address, size_bytes, block_bytes, depth))
+        client = uvloop.run(_client_phase(cluster.mgmtd_address, cluster.token, size_bytes, block_bytes, depth))
     finally:
         cluster.down()
         if owned:

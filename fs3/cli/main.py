@@ -10,10 +10,13 @@
     fs3 create-targets|offline-target|replace-target|replace-disk|add-node|...
                                  placement (fs3/cli/placement.py)
     fs3 set-config|get-config    settings distributed per node type (fs3/cli/config.py)
+    fs3 user-add|users|user-token|user-remove|whoami   users and tokens (fs3.cli.users)
 
 Namespace verbs find the cluster manager from `--mgmtd host:port`, the
-`FS3_MGMTD` environment variable, or the local cluster's folder. Every
-failure prints one line `fs3: error: ...` and exits non-zero.
+`FS3_MGMTD` environment variable, or the local cluster's folder, and their
+token from `fs3 --token TOKEN VERB ...`, FS3_TOKEN, FS3_TOKEN_FILE, or the
+local cluster's admin.token, in that order. Every failure prints one line
+`fs3: error: ...` and exits non-zero.
 """
 
 from __future__ import annotations
@@ -50,6 +53,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable outpu
 
 class CliError(Exception):
     pass
+
+
+@app.callback()
+def _global_options(
+    token: Annotated[Optional[str], typer.Option(
+        "--token", help="token to act with (else FS3_TOKEN, FS3_TOKEN_FILE, the local cluster's admin.token)")] = None,
+) -> None:
+    if token:
+        # Every client of this process, and any daemon it starts (fs3 mount), resolves the token from here.
+        os.environ["FS3_TOKEN"] = token
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -480,6 +493,7 @@ from fs3.cli import inspection as _inspection_verbs  # noqa: E402,F401  (registe
 from fs3.cli import cluster as _cluster_verbs  # noqa: E402,F401  (status, clients, local add-storage)
 from fs3.cli import config as _config_verbs  # noqa: E402,F401  (set-config, get-config)
 from fs3.cli import placement as _placement_verbs  # noqa: E402,F401  (create-targets, replace-disk, ...)
+from fs3.cli import users as _user_verbs  # noqa: E402,F401  (registers user-add, users, user-remove, ...)
 
 
 def main() -> None:

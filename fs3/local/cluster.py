@@ -3,6 +3,10 @@
 Layout of the folder:
 
     cluster.json            ports, node ids, pids (written by `up`)
+    admin.token             the token of user `root` (admin and root flags), mode 0600;
+                            the cluster manager creates `root` from it on first start,
+                            every service uses it for its own calls, and so do the
+                            CLI and clients on this machine by default
     conf/<service>.toml     each service's config
     logs/<service>.log      each service's stdout/stderr
     mgmtd/                  the cluster manager's state store
@@ -27,10 +31,18 @@ import sys
 import time
 from pathlib import Path
 
-from fs3.config import MgmtdConfig, MetaServiceConfig, StorageServiceConfig, TargetConfig, dump_config
+from fs3.config import (
+    MgmtdConfig,
+    MetaServiceConfig,
+    StorageServiceConfig,
+    TargetConfig,
+    dump_config,
+    load_config,
+)
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.client import MgmtdClient
 from fs3.routing import LocalState, NodeType, PublicState, RoutingInfo
+from fs3.tokens import LOCAL_TOKEN_FILE_NAME, new_token, read_token_file, write_token_file
 
 __all__ = ["LocalCluster", "LocalClusterSpec", "ServiceProcess", "free_port"]
 
@@ -99,13 +111,24 @@ class ServiceProcess:
     metrics_port: int = 0
 
 
+_CONFIG_TYPES = {"fs3.mgmtd": MgmtdConfig, "fs3.meta": MetaServiceConfig, "fs3.storage": StorageServiceConfig}
+
+
 class LocalCluster:
-    def __init__(self, data_dir: str | os.PathLike, spec: LocalClusterSpec | None = None) -> None:
+    """Args:
+        admin_token: the token user `root` gets on first start (default: a new random one).
+    """
+
+    def __init__(self, data_dir: str | os.PathLike, spec: LocalClusterSpec | None = None, *,
+                 admin_token: str | None = None) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.state_path = self.data_dir / "cluster.json"
+        self.token_path = self.data_dir / LOCAL_TOKEN_FILE_NAME
         self.spec = spec or LocalClusterSpec()
         self.services: dict[str, ServiceProcess] = {}
         self._children: dict[str, subprocess.Popen] = {}
+        self._admin_token = admin_token
+        self._token: str | None = None
         if self.state_path.exists():
             self._load_state()
 
@@ -139,11 +162,37 @@ class LocalCluster:
     def initialized(self) -> bool:
         return bool(self.services)
 
+    @property
+    def token(self) -> str:
+        """The admin token of user `root` (read from admin.token)."""
+        if self._token is None:
+            self._token = read_token_file(self.token_path)
+        return self._token
+
+    def _write_token_file(self) -> None:
+        """admin.token, once: the given admin token or a new one."""
+        if not self.token_path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            write_token_file(self.token_path, self._admin_token or new_token())
+
+    def _add_tokens_to_configs(self) -> None:
+        """A cluster folder made before users and tokens: give it a token and every service its setting."""
+        self._write_token_file()
+        for service in self.services.values():
+            config = load_config(_CONFIG_TYPES[service.module], service.config_path)
+            if service.module == "fs3.mgmtd":
+                config = dataclasses.replace(config, bootstrap_token_file=str(self.token_path))
+            else:
+                config = dataclasses.replace(config, token_file=str(self.token_path))
+            Path(service.config_path).write_text(dump_config(config))
+
     # ---- layout ---------------------------------------------------------------
     def _initialize(self) -> None:
         """Choose node ids and ports and write every service's config, once."""
         for folder in ("conf", "logs", "mgmtd", "meta"):
             (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
+        self._write_token_file()
+        token_file = str(self.token_path)
         spec = self.spec
         mgmtd_addresses = []
         for index in range(spec.mgmtd_services):
@@ -155,7 +204,7 @@ class LocalCluster:
                 heartbeat_timeout_s=spec.heartbeat_timeout_s,
                 state_update_interval_s=min(0.5, spec.heartbeat_timeout_s / 4),
                 primary_lease_s=min(5.0, spec.heartbeat_timeout_s / 2),
-                http_port=free_port(),
+                http_port=free_port(), bootstrap_token_file=token_file,
             )
             name = "mgmtd" if index == 0 else f"mgmtd-{mgmtd.node_id}"
             self._add_service(name, "fs3.mgmtd", mgmtd.node_id, mgmtd.port, mgmtd, http_port=mgmtd.http_port)
@@ -166,7 +215,7 @@ class LocalCluster:
                 node_id=META_NODE_ID_BASE + index, port=free_port(), mgmtd_addresses=mgmtd_addresses,
                 kv_url=f"sqlite://{self.data_dir / 'meta' / 'kv.db'}", heartbeat_interval_s=heartbeat_interval_s,
                 default_chunk_size_bytes=spec.chunk_size_bytes, default_stripe_size=spec.stripe_size,
-                default_chain_table_id=CHAIN_TABLE_ID, metrics_port=free_port(),
+                default_chain_table_id=CHAIN_TABLE_ID, metrics_port=free_port(), token_file=token_file,
             )
             meta = dataclasses.replace(meta, **spec.meta_options)
             self._add_service(f"meta-{meta.node_id}", "fs3.meta", meta.node_id, meta.port, meta,
@@ -190,7 +239,7 @@ class LocalCluster:
         storage = StorageServiceConfig(
             node_id=node_id, port=free_port(), mgmtd_addresses=mgmtd_addresses, targets=targets,
             disks=[str(disk)], heartbeat_interval_s=heartbeat_interval_s, direct_io=self.spec.direct_io,
-            metrics_port=free_port(), slot_file_bytes=self.spec.slot_file_bytes,
+            metrics_port=free_port(), slot_file_bytes=self.spec.slot_file_bytes, token_file=str(self.token_path),
         )
         name = f"storage-{node_id}"
         self._add_service(name, "fs3.storage", node_id, storage.port, storage, metrics_port=storage.metrics_port)
@@ -288,6 +337,8 @@ class LocalCluster:
         """Start every service, create the chain table on first start, wait until serving."""
         if not self.initialized:
             self._initialize()
+        elif not self.token_path.exists():
+            self._add_tokens_to_configs()
         for name in self.services:
             if self.services[name].module == "fs3.mgmtd":
                 self.start_service(name)
@@ -321,7 +372,7 @@ class LocalCluster:
     # ---- readiness ------------------------------------------------------------
     async def _wait_ready(self, timeout_s: float) -> RoutingInfo:
         deadline = time.monotonic() + timeout_s
-        mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0)
+        mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0, token=self.token)
         try:
             table_created = False
             last_problem = "cluster manager not reachable"
@@ -377,7 +428,10 @@ class LocalCluster:
         return None
 
     async def status(self) -> tuple[RoutingInfo | None, str | None]:
-        mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0)
+        try:
+            mgmtd = MgmtdClient(self.mgmtd_addresses, timeout_s=2.0, token=self.token)
+        except Fs3Error as error:  # no admin.token (yet)
+            return None, str(error)
         try:
             routing, _now, _timeout = await mgmtd.get_cluster_status()
         except Fs3Error as error:

@@ -6,6 +6,8 @@ routing info fresh: a heartbeat reply carries the routing version, and a
 newer version triggers a fetch. Heartbeats also report the version of the
 node type's distributed config the service applied; a reply carrying another
 version hands it to the service's `apply_config` (`fs3.hot_config`).
+The same goes for the service's copy of the
+user table (`user_table`), by the users version in the reply.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Awaitable, Callable
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.config_store import ConfigRecord
 from fs3.mgmtd.client import MgmtdClient, RoutingWatcher
+from fs3.mgmtd.user_table import UserTable
 from fs3.routing import LocalState, NodeInfo, NodeType, RoutingInfo
 from fs3.tasks import stop_tasks
 
@@ -44,8 +47,10 @@ class NodeAgent:
         target_reports: TargetReports | None = None,
         metrics_port: int = 0,
         apply_config: ApplyConfig | None = None,
+        user_table: UserTable | None = None,
     ) -> None:
         self.mgmtd = mgmtd
+        self.user_table = user_table
         self.node = NodeInfo(
             node_id=node_id, node_type=node_type, host=host, port=port, hostname=socket.gethostname(),
             pid=os.getpid(), start_time_ms=int(time.time() * 1000), metrics_port=metrics_port,
@@ -79,6 +84,8 @@ class NodeAgent:
             try:
                 await self.mgmtd.register_node(self.node)
                 await self.refresh_routing()  # before the first heartbeat, so reports can depend on routing
+                if self.user_table is not None:
+                    await self.user_table.refresh()
                 await self._heartbeat()
                 break
             except Fs3Error as error:
@@ -111,6 +118,11 @@ class NodeAgent:
                      reply.routing_version, self.config_version)
         if reply.config is not None:
             self._apply_config(reply.config)
+        if self.user_table is not None and self.mgmtd.users_version != self.user_table.version:
+            try:
+                await self.user_table.refresh()
+            except Fs3Error as error:
+                logger.warning("user table refresh failed: %s", error)
         if reply.routing_version != self.routing.routing_version:
             await self.refresh_routing()
 

@@ -4,6 +4,10 @@ The calls use grpc's synchronous stubs on a small thread pool rather than
 grpc.aio: on uvloop, grpc.aio runs a poller thread that keeps taking the GIL
 and added 200+ us to every metadata call of the process (measured). Calls to
 the cluster manager are rare (heartbeats, routing), so a thread hop is cheap.
+
+Every call carries the caller's token (`authorization: Bearer ...`); without
+one given, `fs3.tokens.resolve_token` finds it (FS3_TOKEN, FS3_TOKEN_FILE, the
+local cluster's token file).
 """
 
 from __future__ import annotations
@@ -15,18 +19,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
-from fs3._proto import mgmtd_pb2, mgmtd_pb2_grpc
+from fs3._proto import mgmtd_pb2, mgmtd_pb2_grpc, users_pb2, users_pb2_grpc
 from fs3.codec.mgmtd import (
     chain_from_proto, chain_to_proto, config_from_proto, migration_from_proto, table_from_proto,
 )
 from fs3.codec.routing import node_to_proto, routing_from_proto
+from fs3.codec.users import identity_from_proto
 from fs3.config import parse_address
 from fs3.errors import Fs3Error, StatusCode
+from fs3.identity import Identity
+from fs3.mgmtd.auth import bearer_metadata
 from fs3.mgmtd.config_store import ConfigRecord
 from fs3.mgmtd.service import FS3_CODE_METADATA_KEY
 from fs3.mgmtd.target_admin import ChainMigration
 from fs3.routing import ChainInfo, ChainTable, LocalState, NodeInfo, NodeType, RoutingInfo
 from fs3.tasks import stop_tasks
+from fs3.tokens import resolve_token
 
 __all__ = ["MgmtdClient", "RoutingWatcher", "HeartbeatReply", "ClusterStatus"]
 
@@ -58,9 +66,14 @@ class ClusterStatus:
 
 
 class MgmtdClient:
-    """One channel per cluster-manager address; calls go to the first that answers."""
+    """One channel per cluster-manager address; calls go to the first that answers.
 
-    def __init__(self, addresses: list[str], timeout_s: float = 5.0, failover_wait_s: float = 15.0) -> None:
+    Args:
+        token: the caller's token (None: `resolve_token()`).
+    """
+
+    def __init__(self, addresses: list[str], timeout_s: float = 5.0, failover_wait_s: float = 15.0, *,
+                 token: str | None = None) -> None:
         if not addresses:
             raise ValueError("no cluster manager address given")
         for address in addresses:
@@ -68,21 +81,26 @@ class MgmtdClient:
         self.addresses = list(addresses)
         self.timeout_s = timeout_s
         self.failover_wait_s = failover_wait_s
+        self._metadata = bearer_metadata(resolve_token(token))
         self._channels: dict[str, grpc.Channel] = {}
-        self._stubs: dict[str, mgmtd_pb2_grpc.ClusterManagerStub] = {}
+        self._stubs: dict[tuple[str, type], object] = {}
         self._preferred = 0
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mgmtd-client")
         # The cluster manager's heartbeat timeout, from the last RegisterNode or Heartbeat reply (0: not yet known).
         self.heartbeat_timeout_s = 0.0
+        # The user table's version, from the last Heartbeat reply (0: not yet known).
+        self.users_version = 0
 
-    def _stub(self, address: str) -> mgmtd_pb2_grpc.ClusterManagerStub:
-        stub = self._stubs.get(address)
+    def _stub(self, address: str, stub_type: type = mgmtd_pb2_grpc.ClusterManagerStub):
+        stub = self._stubs.get((address, stub_type))
         if stub is None:
-            channel = self._channels[address] = grpc.insecure_channel(address)
-            stub = self._stubs[address] = mgmtd_pb2_grpc.ClusterManagerStub(channel)
+            channel = self._channels.get(address)
+            if channel is None:
+                channel = self._channels[address] = grpc.insecure_channel(address)
+            stub = self._stubs[(address, stub_type)] = stub_type(channel)
         return stub
 
-    async def _call(self, method: str, request):
+    async def _call(self, method: str, request, stub_type: type = mgmtd_pb2_grpc.ClusterManagerStub):
         """Try every address; while only secondaries answer (a take-over in
         progress), keep trying for up to `failover_wait_s`."""
         loop = asyncio.get_running_loop()
@@ -92,9 +110,10 @@ class MgmtdClient:
         for attempt in range(count * 1000):
             index = (self._preferred + attempt) % count
             address = self.addresses[index]
-            call = getattr(self._stub(address), method)
+            call = getattr(self._stub(address, stub_type), method)
             try:
-                response = await loop.run_in_executor(self._executor, lambda: call(request, timeout=self.timeout_s))
+                response = await loop.run_in_executor(
+                    self._executor, lambda: call(request, timeout=self.timeout_s, metadata=self._metadata))
                 self._preferred = index
                 return response
             except grpc.RpcError as error:
@@ -138,6 +157,7 @@ class MgmtdClient:
         response = await self._call("Heartbeat", request)
         if response.heartbeat_timeout_ms:
             self.heartbeat_timeout_s = response.heartbeat_timeout_ms / 1000
+        self.users_version = response.users_version
         config = config_from_proto(response.config) if response.HasField("config") else None
         return HeartbeatReply(response.routing_version, config)
 
@@ -209,6 +229,42 @@ class MgmtdClient:
     async def get_config(self, node_type: NodeType) -> ConfigRecord:
         response = await self._call("GetConfig", mgmtd_pb2.GetConfigRequest(node_type=int(node_type)))
         return config_from_proto(response.config)
+
+    # ---- users (users.proto) ----------------------------------------------------
+    async def who_am_i(self) -> tuple[Identity, int]:
+        """The caller's identity and its creation time (ms)."""
+        response = await self._call("WhoAmI", users_pb2.WhoAmIRequest(), users_pb2_grpc.UsersStub)
+        return identity_from_proto(response.user), response.user.created_ms
+
+    async def add_user(self, name: str, uid: int, gid: int, groups: list[int] = (), *, admin: bool = False,
+                       root: bool = False) -> tuple[Identity, str]:
+        """Add a user; returns it and its new token (shown only now)."""
+        response = await self._call("AddUser", users_pb2.AddUserRequest(
+            name=name, uid=uid, gid=gid, groups=list(groups), admin=admin, root=root), users_pb2_grpc.UsersStub)
+        return identity_from_proto(response.user), response.token
+
+    async def remove_user(self, name: str) -> None:
+        await self._call("RemoveUser", users_pb2.RemoveUserRequest(name=name), users_pb2_grpc.UsersStub)
+
+    async def list_users(self) -> list[tuple[Identity, int]]:
+        """Every user with its creation time (ms), by name."""
+        response = await self._call("ListUsers", users_pb2.ListUsersRequest(), users_pb2_grpc.UsersStub)
+        return [(identity_from_proto(user), user.created_ms) for user in response.users]
+
+    async def rotate_user_token(self, name: str) -> tuple[Identity, str]:
+        """The user and a new token for it; the old one stops working."""
+        response = await self._call("RotateUserToken", users_pb2.RotateUserTokenRequest(name=name),
+                                    users_pb2_grpc.UsersStub)
+        return identity_from_proto(response.user), response.token
+
+    async def get_user_table(self, known_version: int = 0) -> tuple[int, list[tuple[bytes, Identity]]] | None:
+        """(users version, [(token SHA-256, identity)]), or None if `known_version` is current. Root only."""
+        response = await self._call("GetUserTable", users_pb2.GetUserTableRequest(known_users_version=known_version),
+                                    users_pb2_grpc.UsersStub)
+        if not response.changed:
+            return None
+        return response.users_version, [(entry.token_sha256, identity_from_proto(entry.user))
+                                        for entry in response.entries]
 
     async def close(self) -> None:
         for channel in self._channels.values():

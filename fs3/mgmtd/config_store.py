@@ -23,12 +23,10 @@ from fs3.kv import KvEngine, Transaction, run_transaction
 from fs3.kv.interface import prefix_range
 from fs3.routing import NodeType
 
-__all__ = ["ConfigRecord", "ConfigStore", "ADMIN_ONLY_METHODS"]
+__all__ = ["ConfigRecord", "ConfigStore"]
 
 logger = logging.getLogger(__name__)
 
-#: gRPC methods of this module's operations that only an admin may call.
-ADMIN_ONLY_METHODS = frozenset({"SetConfig"})
 
 _KEY_PREFIX = b"MGMT/config/"
 _FORMAT = 1

@@ -3,21 +3,29 @@
 Read-only JSON views of the same state the gRPC API serves, for dashboards
 and scripts, plus `/metrics`. A secondary instance answers `/api/v1/status`
 (saying who is primary) and 503 elsewhere.
+
+Every `/api/v1/` view needs a user's token (`Authorization: Bearer <token>`,
+any user: they show what `fs3 nodes`/`targets`/`chains` show); a missing or
+unknown one gets 401. A secondary has no user table: its `/api/v1/status`
+says only who the primary is, without a token. `/metrics` needs no token, like
+the metrics ports of the other services (counts and states, no names or data).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Callable
+from typing import Annotated, Callable
 
 import uvicorn
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from fs3.errors import Fs3Error
+from fs3.identity import Identity
 from fs3.metrics import CLUSTER_NODES, CLUSTER_TARGETS
+from fs3.mgmtd.auth import authenticate
 from fs3.mgmtd.lease import PrimaryLease
 from fs3.mgmtd.manager import ClusterManager
 from fs3.routing import NodeType, PublicState, RoutingInfo
@@ -62,8 +70,23 @@ def build_admin_app(primary: Callable[[], ClusterManager], lease: PrimaryLease, 
         except Fs3Error as error:
             raise HTTPException(status_code=503, detail=error.message) from None
 
+    def caller(authorization: Annotated[str | None, Header()] = None) -> Identity:
+        try:
+            users = primary().users
+        except Fs3Error as error:
+            raise HTTPException(status_code=503, detail=error.message) from None
+        try:
+            return authenticate(users, authorization)
+        except Fs3Error as error:
+            raise HTTPException(status_code=401, detail=error.message,
+                                headers={"WWW-Authenticate": "Bearer"}) from None
+
+    authenticated = [Depends(caller)]
+
     @app.get("/api/v1/status")
-    def status() -> dict:
+    def status(authorization: Annotated[str | None, Header()] = None) -> dict:
+        if lease.is_primary():
+            caller(authorization)
         holder = lease.holder
         document: dict = {
             "node_id": node_id,
@@ -82,23 +105,23 @@ def build_admin_app(primary: Callable[[], ClusterManager], lease: PrimaryLease, 
             )
         return document
 
-    @app.get("/api/v1/nodes")
+    @app.get("/api/v1/nodes", dependencies=authenticated)
     def nodes() -> list[dict]:
         return _node_json(routing())
 
-    @app.get("/api/v1/targets")
+    @app.get("/api/v1/targets", dependencies=authenticated)
     def targets() -> list[dict]:
         return _target_json(routing())
 
-    @app.get("/api/v1/chains")
+    @app.get("/api/v1/chains", dependencies=authenticated)
     def chains() -> list[dict]:
         return [dataclasses.asdict(chain) for chain in routing().chains.values()]
 
-    @app.get("/api/v1/chain-tables")
+    @app.get("/api/v1/chain-tables", dependencies=authenticated)
     def chain_tables() -> list[dict]:
         return [dataclasses.asdict(table) for table in routing().chain_tables.values()]
 
-    @app.get("/api/v1/metrics-endpoints")
+    @app.get("/api/v1/metrics-endpoints", dependencies=authenticated)
     def metrics_endpoints() -> list[dict]:
         """Where every service serves Prometheus metrics (for scrape configs)."""
         return [

@@ -8,17 +8,21 @@ import os
 
 import grpc
 
-from fs3._proto import mgmtd_pb2_grpc
+from fs3._proto import mgmtd_pb2_grpc, users_pb2_grpc
 from fs3.config import MgmtdConfig
 from fs3.kv import open_engine
 from fs3.errors import Fs3Error, StatusCode
 from fs3.hot_config import HotConfig
+from fs3.mgmtd.auth import TokenInterceptor
 from fs3.mgmtd.http_api import AdminHttpServer, build_admin_app
 from fs3.mgmtd.lease import PrimaryLease
 from fs3.mgmtd.manager import ClusterManager
 from fs3.mgmtd.service import ClusterManagerService
 from fs3.routing import NodeType
+from fs3.mgmtd.user_service import UsersService
+from fs3.mgmtd.users import UserStore
 from fs3.service_runner import service_main
+from fs3.tokens import read_token_file
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +49,18 @@ class MgmtdServer:
             raise Fs3Error(StatusCode.NOT_PRIMARY, f"cluster manager {self.config.node_id} is not primary{hint}")
         return self.manager
 
+    def _primary_users(self) -> UserStore:
+        return self._primary().users
+
     async def start(self) -> None:
         os.makedirs(self.config.data_dir, exist_ok=True)
         kv_url = self.config.kv_url or f"sqlite://{os.path.abspath(self.config.data_dir)}/mgmtd.kv"
         self.engine = open_engine(kv_url)
         address = f"{self.config.host}:{self.config.port}"
         self.lease = PrimaryLease(self.engine, self.config.node_id, address, self.config.primary_lease_s)
-        self._server = grpc.aio.server()
+        self._server = grpc.aio.server(interceptors=[TokenInterceptor(self._primary_users)])
         mgmtd_pb2_grpc.add_ClusterManagerServicer_to_server(ClusterManagerService(self._primary), self._server)
+        users_pb2_grpc.add_UsersServicer_to_server(UsersService(self._primary_users), self._server)
         self._server.add_insecure_port(address)
         await self._server.start()
         await self._lease_round()
@@ -82,12 +90,23 @@ class MgmtdServer:
             manager = ClusterManager(self.hot_config.base, self.engine, fence=self.lease.fence)
             await manager.load()
             self._apply_distributed_config(manager)
+            await self._bootstrap_users(manager.users)
             self.manager = manager
             self._updater = asyncio.get_running_loop().create_task(self._update_states(manager))
             logger.warning("cluster manager %d is primary (term %d)", self.config.node_id, self.lease.term)
         elif not is_primary and was_primary:
             self._stop_acting()
             logger.warning("cluster manager %d lost the primary lease", self.config.node_id)
+
+    async def _bootstrap_users(self, users: UserStore) -> None:
+        """With no users yet, create `root` from the bootstrap token file, so someone can log in."""
+        if users.records():
+            return
+        if not self.config.bootstrap_token_file:
+            logger.error("no users and no bootstrap_token_file: nobody can call this cluster manager")
+            return
+        token = await asyncio.to_thread(read_token_file, self.config.bootstrap_token_file)
+        await users.bootstrap(token)
 
     def _stop_acting(self) -> None:
         if self._updater is not None:

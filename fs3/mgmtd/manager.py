@@ -25,6 +25,7 @@ from fs3.mgmtd.config_store import ConfigStore
 from fs3.mgmtd.placement import slots_by_disk, generate_chains
 from fs3.mgmtd.target_admin import ChainMigration, advance_chain_migrations
 from fs3.mgmtd.target_states import update_chain
+from fs3.mgmtd.users import UserStore
 from fs3.routing import (
     ChainInfo,
     ChainTable,
@@ -80,10 +81,13 @@ class ClusterManager:
         self.chain_migrations: dict[int, ChainMigration] = {}  # by chain id (fs3.mgmtd.target_admin)
         self.configs = ConfigStore(engine, document_bytes_max=config.config_document_bytes_max, fence=fence,
                                    wall_clock_ms=wall_clock_ms)
+        # Users and tokens (fs3.mgmtd.users): the same term, store and fence as the routing state.
+        self.users = UserStore(engine, fence=fence, users_max=config.users_max, wall_clock_ms=wall_clock_ms)
 
     # ---- persistence ----------------------------------------------------------
     async def load(self) -> None:
         """Load persisted state; every known node gets a heartbeat-timeout of grace."""
+        await self.users.load()
 
         async def read(txn: Transaction) -> bytes | None:
             return await txn.get(_STATE_KEY)

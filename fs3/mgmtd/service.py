@@ -1,4 +1,9 @@
-"""gRPC face of the cluster manager: decode, call ClusterManager, encode."""
+"""gRPC face of the cluster manager: decode, call ClusterManager, encode.
+
+Callers are authenticated, and each method's access checked, by
+`fs3.mgmtd.auth.TokenInterceptor` before a method here runs; admin RPCs may
+also call `fs3.mgmtd.auth.require_admin()` for finer checks.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,13 @@ from fs3.codec.routing import node_from_proto, routing_to_proto
 from typing import Awaitable, Callable
 
 from fs3.errors import Fs3Error, StatusCode
-from fs3.mgmtd import config_store, target_admin
 from fs3.mgmtd.manager import ClusterManager, TargetReport
 from fs3.mgmtd.target_admin import TargetAdmin
 from fs3.routing import LocalState, NodeType
 
-__all__ = ["ClusterManagerService", "FS3_CODE_METADATA_KEY", "ADMIN_ONLY_METHODS"]
+__all__ = ["ClusterManagerService", "FS3_CODE_METADATA_KEY"]
 
 FS3_CODE_METADATA_KEY = "fs3-code"
-#: gRPC methods only an admin may call: placement operations and setting configs (for the auth layer).
-ADMIN_ONLY_METHODS = target_admin.ADMIN_ONLY_METHODS | config_store.ADMIN_ONLY_METHODS
 
 
 def _grpc_status(code: int) -> grpc.StatusCode:
@@ -113,7 +115,8 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
         except Fs3Error as error:
             await _abort(context, error)
         response = mgmtd_pb2.HeartbeatResponse(
-            routing_version=version, heartbeat_timeout_ms=int(self.manager.config.heartbeat_timeout_s * 1000)
+            routing_version=version, heartbeat_timeout_ms=int(self.manager.config.heartbeat_timeout_s * 1000),
+            users_version=self.manager.users.version,
         )
         config = self.manager.configs.latest(node_type)
         if config.version != request.config_version:
@@ -152,7 +155,7 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
             configs=[config_to_proto(record, with_content=False) for record in self.manager.configs.versions()],
         )
 
-    # ---- placement operations (admin only: target_admin.ADMIN_ONLY_METHODS) -----
+    # ---- placement operations (admin only: auth.METHOD_ACCESS) -----
     async def OfflineTarget(self, request, context):
         async def body(manager):
             chain = await TargetAdmin(manager).offline_target(request.target_id, force=request.force)
@@ -201,7 +204,7 @@ class ClusterManagerService(mgmtd_pb2_grpc.ClusterManagerServicer):
 
         return await self._answer(context, body)
 
-    # ---- config distribution (admin only: config_store.ADMIN_ONLY_METHODS) --------
+    # ---- config distribution (SetConfig admin only: auth.METHOD_ACCESS) --------
     async def SetConfig(self, request, context):
         async def body(manager):
             node_type = _node_type(request.node_type)

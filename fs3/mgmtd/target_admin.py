@@ -39,15 +39,10 @@ from fs3.routing import ChainInfo, ChainTable, NodeType, PublicState, TargetInfo
 if TYPE_CHECKING:
     from fs3.mgmtd.manager import ClusterManager
 
-__all__ = ["ChainMigration", "TargetAdmin", "advance_chain_migrations", "ADMIN_ONLY_METHODS", "CHAIN_LENGTH_MAX"]
+__all__ = ["ChainMigration", "TargetAdmin", "advance_chain_migrations", "CHAIN_LENGTH_MAX"]
 
 logger = logging.getLogger(__name__)
 
-#: gRPC methods of this module's operations that only an admin may call.
-ADMIN_ONLY_METHODS = frozenset({
-    "CreateChainTable", "OfflineTarget", "OnlineTarget", "SetChains", "SetChainTable", "MoveChain",
-    "MoveChainsToNode",
-})
 CHAIN_LENGTH_MAX = 16  # replicas of one chain, as for generated tables
 
 

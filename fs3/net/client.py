@@ -4,6 +4,10 @@ A call may name a buffer (`into`) for the response payload: the payload is
 received straight into it. Payloads to send are passed as buffers and written
 without joining them. A lost connection fails every call in flight with
 UNAVAILABLE; the next call reconnects.
+
+With a token, each new connection first authenticates (AUTHENTICATE) and is
+used for calls only once the server accepted the token, so calls carry no
+credentials of their own.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from typing import Sequence
 
 from google.protobuf.message import DecodeError, Message
 
-from fs3._proto import common_pb2
+from fs3._proto import common_pb2, rpc_pb2
 from fs3.errors import Fs3Error, StatusCode
 from fs3.net.connection import FrameConnection
 from fs3.net.frame import FrameHeader, FrameLimits
+from fs3.net.methods import CommonMethod
 
 __all__ = ["RpcClient", "RpcClientPool", "ClientConfig", "CallResult"]
 
@@ -96,12 +101,14 @@ class _ClientConnection(FrameConnection):
 
 
 class RpcClient:
-    """Calls to one peer (`host:port`)."""
+    """Calls to one peer (`host:port`); `token` authenticates each connection (None: none sent)."""
 
-    def __init__(self, host: str, port: int, config: ClientConfig = ClientConfig()) -> None:
+    def __init__(self, host: str, port: int, config: ClientConfig = ClientConfig(), *,
+                 token: str | None = None) -> None:
         self.host = host
         self.port = port
         self.config = config
+        self._token = token
         self._connection: _ClientConnection | None = None
         self._connect_lock = asyncio.Lock()
         self._request_ids = itertools.count(1)
@@ -128,6 +135,13 @@ class RpcClient:
             sock = _transport.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._token is not None:
+                try:
+                    await self._send(protocol, CommonMethod.AUTHENTICATE, rpc_pb2.AuthenticateRequest(token=self._token),
+                                     rpc_pb2.AuthenticateResponse, (), None, None)
+                except BaseException:
+                    protocol.close()
+                    raise
             self._connection = protocol
             return protocol
 
@@ -148,6 +162,12 @@ class RpcClient:
             the connection drops, TIMEOUT past `timeout_s`.
         """
         connection = await self._connect()
+        return await self._send(connection, method_id, request, response_type, payload, into, timeout_s)
+
+    async def _send(
+        self, connection: _ClientConnection, method_id: int, request: Message, response_type: type[Message],
+        payload: Sequence[memoryview | bytes], into: memoryview | None, timeout_s: float | None,
+    ) -> CallResult:
         request_id = next(self._request_ids)
         body = request.SerializeToString()
         payload_length = sum(len(part) for part in payload)
@@ -182,17 +202,18 @@ def _expire(future: asyncio.Future, message: str) -> None:
 
 
 class RpcClientPool:
-    """One RpcClient per peer address, shared by everything in a process."""
+    """One RpcClient per peer address, shared by everything in a process; all use one token."""
 
-    def __init__(self, config: ClientConfig = ClientConfig()) -> None:
+    def __init__(self, config: ClientConfig = ClientConfig(), *, token: str | None = None) -> None:
         self.config = config
+        self._token = token
         self._clients: dict[tuple[str, int], RpcClient] = {}
 
     def get(self, host: str, port: int) -> RpcClient:
         key = (host, port)
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = RpcClient(host, port, self.config)
+            client = self._clients[key] = RpcClient(host, port, self.config, token=self._token)
         return client
 
     async def close(self) -> None:

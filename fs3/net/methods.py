@@ -12,6 +12,7 @@ __all__ = ["CommonMethod", "MetaMethod", "StorageMethod"]
 
 class CommonMethod(enum.IntEnum):
     PING = 1
+    AUTHENTICATE = 2  # answered by RpcServer itself: a connection's first call (rpc.proto)
 
 
 class MetaMethod(enum.IntEnum):

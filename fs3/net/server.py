@@ -8,6 +8,14 @@ with INTERNAL so the caller gets an answer and the service keeps running.
 Bounds: each connection runs at most `inflight_requests_max` handlers at once
 (reading pauses beyond that); incoming payloads land in buffers from a
 `BufferPool` that are returned when the handler finishes.
+
+Authentication is per connection: its first call is AUTHENTICATE with a token,
+which the server's `Authenticator` turns into an `Identity` (hashing the token
+once); later calls cost one attribute check, plus a table lookup when the
+authenticator's user table changed (a removed user or rotated token stops
+working on connections already open). A call on a connection that is not
+authenticated gets UNAUTHENTICATED, a method the identity may not call
+PERMISSION_DENIED; neither closes the connection.
 """
 
 from __future__ import annotations
@@ -17,18 +25,21 @@ import dataclasses
 import logging
 import socket
 import time
-from typing import Awaitable, Callable, Sequence
+from typing import Awaitable, Callable, Protocol, Sequence
 
 from google.protobuf.message import DecodeError, Message
 
-from fs3._proto import common_pb2
+from fs3._proto import common_pb2, rpc_pb2
+from fs3.codec.users import identity_to_proto
 from fs3.errors import Fs3Error, StatusCode, code_name
+from fs3.identity import UNCHECKED_IDENTITY, Access, Identity
 from fs3.metrics import RPC_CALLS, RPC_SECONDS
 from fs3.net.buffer_pool import BufferPool
 from fs3.net.connection import FrameConnection
 from fs3.net.frame import FLAG_RESPONSE, FrameHeader, FrameLimits
+from fs3.net.methods import CommonMethod
 
-__all__ = ["RpcServer", "RpcContext", "ServerConfig"]
+__all__ = ["RpcServer", "RpcContext", "ServerConfig", "Authenticator"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +52,32 @@ class ServerConfig:
     limits: FrameLimits = FrameLimits()
 
 
+class Authenticator(Protocol):
+    """Turns tokens into identities for an RpcServer (services: `fs3.mgmtd.user_table.UserTable`)."""
+
+    @property
+    def version(self) -> int:
+        """Changes whenever a token's identity may have changed (users removed, tokens rotated)."""
+        ...
+
+    async def authenticate(self, token: str) -> tuple[bytes, Identity]:
+        """(token digest, identity); raises Fs3Error UNAUTHENTICATED for an unknown token."""
+        ...
+
+    def identity_of(self, digest: bytes) -> Identity | None:
+        """The identity of a token digest now (None: no longer valid)."""
+        ...
+
+
 class RpcContext:
     """What a handler knows about its call besides the request message."""
 
-    __slots__ = ("peer", "payload", "_reply_payload", "_reply_release")
+    __slots__ = ("peer", "payload", "identity", "_reply_payload", "_reply_release")
 
     def __init__(self, peer: object, payload: memoryview | None) -> None:
         self.peer = peer
         self.payload = payload  # valid until the handler returns
+        self.identity: Identity = UNCHECKED_IDENTITY  # the connection's authenticated user
         self._reply_payload: Sequence[memoryview | bytes] = ()
         self._reply_release: Callable[[], None] | None = None
 
@@ -69,14 +98,23 @@ class _Method:
     request_type: type[Message]
     handler: Handler
     name: str
+    access: Access
 
 
 class RpcServer:
-    """A TCP server for the framed protocol with registered methods."""
+    """A TCP server for the framed protocol with registered methods.
 
-    def __init__(self, config: ServerConfig = ServerConfig(), name: str = "rpc") -> None:
+    Args:
+        authenticator: checks the tokens of connections; None turns
+            authentication off (every connection acts as an unchecked root:
+            tests of the transport only; service processes always pass one).
+    """
+
+    def __init__(self, config: ServerConfig = ServerConfig(), name: str = "rpc",
+                 authenticator: Authenticator | None = None) -> None:
         self.config = config
         self.name = name
+        self.authenticator = authenticator
         self._methods: dict[int, _Method] = {}
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[_ServerConnection] = set()
@@ -85,13 +123,16 @@ class RpcServer:
         self.service_label = name.split("-")[0]
         self._metrics: dict[tuple[str, str], tuple] = {}
 
-    def register(self, method_id: int, request_type: type[Message], handler: Handler, name: str = "") -> None:
+    def register(self, method_id: int, request_type: type[Message], handler: Handler, name: str = "", *,
+                 access: Access = Access.ANY_USER) -> None:
         assert method_id not in self._methods, f"method {method_id} registered twice"
-        self._methods[method_id] = _Method(request_type, handler, name or handler.__name__)
+        assert method_id != CommonMethod.AUTHENTICATE, "AUTHENTICATE is answered by the server itself"
+        self._methods[method_id] = _Method(request_type, handler, name or handler.__name__, access)
 
     def _observe(self, method_id: int, status: str, seconds: float) -> None:
         method = self._methods.get(method_id)
-        name = method.name if method is not None else "unknown"
+        name = method.name if method is not None else (
+            "authenticate" if method_id == CommonMethod.AUTHENTICATE else "unknown")
         metrics = self._metrics.get((name, status))
         if metrics is None:
             metrics = self._metrics[(name, status)] = (
@@ -125,6 +166,11 @@ class _ServerConnection(FrameConnection):
         self.inflight = 0
         self.reading_paused = False
         self.peer: object = None
+        # Who this connection acts as (None: not authenticated), from the token with this digest,
+        # as of the authenticator's version `_identity_version`.
+        self.identity: Identity | None = UNCHECKED_IDENTITY if server.authenticator is None else None
+        self._token_digest = b""
+        self._identity_version = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -203,9 +249,19 @@ class _ServerConnection(FrameConnection):
             logger.exception("%s: releasing a request buffer failed", self.server.name)
 
     async def _dispatch(self, header: FrameHeader, message: bytes, context: RpcContext) -> Message:
+        if header.method_id == CommonMethod.AUTHENTICATE:
+            return await self._authenticate(message)
+        identity = self._current_identity()
+        if identity is None:
+            raise Fs3Error(StatusCode.UNAUTHENTICATED,
+                           f"{self.server.name}: connection not authenticated (send AUTHENTICATE with a valid token)")
         method = self.server._methods.get(header.method_id)
         if method is None:
             raise Fs3Error(StatusCode.UNKNOWN_METHOD, f"unknown method id {header.method_id}")
+        if method.access is not Access.ANY_USER and not method.access.permits(identity):
+            raise Fs3Error(StatusCode.PERMISSION_DENIED,
+                           f"{self.server.name}: {method.name} is for {method.access.value}, not {identity.describe()}")
+        context.identity = identity
         request = method.request_type()
         try:
             request.ParseFromString(message)
@@ -214,6 +270,29 @@ class _ServerConnection(FrameConnection):
                 StatusCode.BAD_REQUEST, f"{method.name}: request does not decode as {method.request_type.__name__}: {error}"
             ) from None
         return await method.handler(request, context)
+
+    def _current_identity(self) -> Identity | None:
+        """The connection's identity, re-read once after each change of the user table."""
+        authenticator = self.server.authenticator
+        if authenticator is None or self.identity is None or self._identity_version == authenticator.version:
+            return self.identity
+        self.identity = authenticator.identity_of(self._token_digest)
+        self._identity_version = authenticator.version
+        return self.identity
+
+    async def _authenticate(self, message: bytes) -> rpc_pb2.AuthenticateResponse:
+        request = rpc_pb2.AuthenticateRequest()
+        try:
+            request.ParseFromString(message)
+        except (DecodeError, ValueError, RuntimeError) as error:
+            raise Fs3Error(StatusCode.BAD_REQUEST, f"AUTHENTICATE does not decode: {error}") from None
+        authenticator = self.server.authenticator
+        if authenticator is None:
+            return rpc_pb2.AuthenticateResponse(user=identity_to_proto(UNCHECKED_IDENTITY))
+        self.identity = None  # a failed attempt leaves the connection unauthenticated
+        digest, identity = await authenticator.authenticate(request.token)
+        self.identity, self._token_digest, self._identity_version = identity, digest, authenticator.version
+        return rpc_pb2.AuthenticateResponse(user=identity_to_proto(identity))
 
     def _send_response(self, request_header: FrameHeader, response: Message, context: RpcContext) -> None:
         body = response.SerializeToString()

@@ -16,12 +16,12 @@ import os
 import crc32c
 import pytest
 
-from fs3._proto import meta_pb2, storage_pb2
+from fs3._proto import meta_pb2, rpc_pb2, storage_pb2
 from fs3.client import Fs3Client
 from fs3.client.meta_client import MetaClient
 from fs3.errors import Fs3Error, StatusCode
 from fs3.net.frame import FrameHeader, FrameLimits
-from fs3.net.methods import MetaMethod, StorageMethod
+from fs3.net.methods import CommonMethod, MetaMethod, StorageMethod
 from fs3.routing import NodeType
 from tests.conftest import run_async, run_cli
 
@@ -239,7 +239,8 @@ def test_bad_input_gets_precise_errors_and_services_keep_running(cluster):
             await expect(StatusCode.UNKNOWN_CHAIN, client.storage.read_from_target(
                 routing, 99_999, 0, head, 1, 0, 0, 10, memoryview(bytearray(10))))
 
-            # malformed frames: garbage bytes, a header with an undecodable message, an unknown method
+            # malformed frames: garbage bytes, then (on an authenticated connection) a header with an
+            # undecodable message and an unknown method
             meta_node = routing.nodes_of_type(NodeType.META)[0]
             for node in (meta_node, storage_node):
                 reader, writer = await asyncio.open_connection(node.host, node.port)
@@ -249,6 +250,11 @@ def test_bad_input_gets_precise_errors_and_services_keep_running(cluster):
                 assert b"bad frame magic" in reply
                 writer.close()
                 reader, writer = await asyncio.open_connection(node.host, node.port)
+                login = rpc_pb2.AuthenticateRequest(token=cluster.token).SerializeToString()
+                writer.write(FrameHeader(int(CommonMethod.AUTHENTICATE), 0, 0, 6, len(login), 0).pack() + login)
+                accepted = FrameHeader.unpack_from(await asyncio.wait_for(reader.readexactly(32), 5), 0, FrameLimits())
+                await reader.readexactly(accepted.message_length)
+                assert (accepted.request_id, accepted.status) == (6, 0)
                 body = b"\xff\xff\xff\xff"
                 writer.write(FrameHeader(int(MetaMethod.STAT if node is meta_node else StorageMethod.READ_CHUNK),
                                          0, 0, 7, len(body), 0).pack() + body)

@@ -41,10 +41,10 @@ async def _serve(limits: FrameLimits = FrameLimits()):
         raise RuntimeError("bug")
 
     server.register(1, rpc_pb2.Ping, ping)
-    server.register(2, storage_pb2.WriteChunkRequest, write)
-    server.register(3, storage_pb2.ReadChunkRequest, read)
-    server.register(4, rpc_pb2.Ping, fail)
-    server.register(5, rpc_pb2.Ping, crash)
+    server.register(12, storage_pb2.WriteChunkRequest, write)
+    server.register(13, storage_pb2.ReadChunkRequest, read)
+    server.register(14, rpc_pb2.Ping, fail)
+    server.register(15, rpc_pb2.Ping, crash)
     port = await server.start("127.0.0.1", 0)
     return server, port
 
@@ -55,11 +55,11 @@ def test_payload_round_trip_lands_in_the_callers_buffer():
         client = RpcClient("127.0.0.1", port)
         try:
             data = os.urandom(3 << 20)  # larger than the pooled buffers
-            reply = await client.call(2, storage_pb2.WriteChunkRequest(), storage_pb2.WriteChunkResponse,
+            reply = await client.call(12, storage_pb2.WriteChunkRequest(), storage_pb2.WriteChunkResponse,
                                       payload=[memoryview(data)[:1000], memoryview(data)[1000:]])
             assert reply.message.chunk_length == len(data)
             into = memoryview(bytearray(len(data)))
-            reply = await client.call(3, storage_pb2.ReadChunkRequest(offset=0, length=len(data)),
+            reply = await client.call(13, storage_pb2.ReadChunkRequest(offset=0, length=len(data)),
                                       storage_pb2.ReadChunkResponse, into=into)
             assert reply.payload.obj is into.obj
             assert into == data
@@ -90,10 +90,10 @@ def test_handler_errors_keep_their_code_and_bugs_answer_internal():
         client = RpcClient("127.0.0.1", port)
         try:
             with pytest.raises(Fs3Error) as caught:
-                await client.call(4, rpc_pb2.Ping(), rpc_pb2.Pong)
+                await client.call(14, rpc_pb2.Ping(), rpc_pb2.Pong)
             assert caught.value.code == StatusCode.CHUNK_PENDING
             with pytest.raises(Fs3Error) as caught:
-                await client.call(5, rpc_pb2.Ping(), rpc_pb2.Pong)
+                await client.call(15, rpc_pb2.Ping(), rpc_pb2.Pong)
             assert caught.value.code == StatusCode.INTERNAL
             with pytest.raises(Fs3Error) as caught:
                 await client.call(77, rpc_pb2.Ping(), rpc_pb2.Pong)
