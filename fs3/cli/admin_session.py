@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.client import ClusterStatus, MgmtdClient
 from fs3.net.client import ClientConfig, RpcClientPool
+from fs3.tokens import resolve_token
 from fs3.routing import LocalState, NodeInfo, NodeType, PublicState, RoutingInfo
 
 __all__ = ["AdminSession", "wait_until_serving", "POLL_INTERVAL_S"]
@@ -30,8 +31,9 @@ class AdminSession:
     """The cluster manager (with fail-over) and an RPC pool for storage and metadata services."""
 
     def __init__(self, mgmtd_addresses: list[str]) -> None:
-        self.mgmtd = MgmtdClient(mgmtd_addresses)
-        self.rpc = RpcClientPool(ClientConfig(call_timeout_s=_STORAGE_CALL_TIMEOUT_S))
+        token = resolve_token()
+        self.mgmtd = MgmtdClient(mgmtd_addresses, token=token)
+        self.rpc = RpcClientPool(ClientConfig(call_timeout_s=_STORAGE_CALL_TIMEOUT_S), token=token)
 
     async def __aenter__(self) -> "AdminSession":
         return self

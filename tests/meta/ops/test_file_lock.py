@@ -18,7 +18,7 @@ from fs3.kv.interface import run_transaction
 from fs3.meta.store.file_lock import OFFSET_MAX, LockKind, LockType, load_file_locks
 from tests.meta.helpers import ALICE, ROOT, async_test, new_operator, path, raises_errno
 
-SPAN = 24  # bytes 0..SPAN-1 modelled; a lock "to EOF" ends at OFFSET_MAX (modelled as the last byte)
+SPAN = 24  # requests start at bytes 0..SPAN-1; model byte SPAN stands for every offset from SPAN to OFFSET_MAX
 HOLDERS = [(7, 1), (7, 2), (9, 1)]  # (client, owner): two processes of one client, one of another
 
 _request = st.tuples(
@@ -31,7 +31,7 @@ _request = st.tuples(
 
 
 def _model_range(start: int, end: int | None) -> range:
-    return range(start, SPAN if end is None else end + 1)
+    return range(start, SPAN + 1 if end is None else end + 1)
 
 
 async def _stored(operator, inode_id: int) -> dict:
@@ -46,7 +46,7 @@ async def _stored(operator, inode_id: int) -> dict:
             assert end_a < start_b, f"{holder}: overlapping ranges {ranges}"
             assert not (end_a + 1 == start_b and type_a == type_b), f"{holder}: unmerged ranges {ranges}"
     return {holder: {offset: lock_type for start, end, lock_type in ranges
-                     for offset in range(start, min(end, SPAN - 1) + 1)}
+                     for offset in range(start, min(end, SPAN) + 1)}
             for holder, ranges in per_holder.items()}
 
 
