@@ -15,11 +15,17 @@ class InodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INODE_TYPE_DIRECTORY: _ClassVar[InodeType]
     INODE_TYPE_SYMLINK: _ClassVar[InodeType]
     INODE_TYPE_FIFO: _ClassVar[InodeType]
+    INODE_TYPE_CHAR_DEVICE: _ClassVar[InodeType]
+    INODE_TYPE_BLOCK_DEVICE: _ClassVar[InodeType]
+    INODE_TYPE_SOCKET: _ClassVar[InodeType]
 INODE_TYPE_UNSPECIFIED: InodeType
 INODE_TYPE_FILE: InodeType
 INODE_TYPE_DIRECTORY: InodeType
 INODE_TYPE_SYMLINK: InodeType
 INODE_TYPE_FIFO: InodeType
+INODE_TYPE_CHAR_DEVICE: InodeType
+INODE_TYPE_BLOCK_DEVICE: InodeType
+INODE_TYPE_SOCKET: InodeType
 
 class PathAt(_message.Message):
     __slots__ = ("parent", "path")
@@ -204,18 +210,20 @@ class SetLengthResponse(_message.Message):
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
 
 class ReaddirRequest(_message.Message):
-    __slots__ = ("user", "path", "after_name", "limit", "with_inodes")
+    __slots__ = ("user", "path", "after_name", "limit", "with_inodes", "inode_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     AFTER_NAME_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     WITH_INODES_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
     after_name: bytes
     limit: int
     with_inodes: bool
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., after_name: _Optional[bytes] = ..., limit: _Optional[int] = ..., with_inodes: _Optional[bool] = ...) -> None: ...
+    inode_id: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., after_name: _Optional[bytes] = ..., limit: _Optional[int] = ..., with_inodes: _Optional[bool] = ..., inode_id: _Optional[int] = ...) -> None: ...
 
 class ReaddirResponse(_message.Message):
     __slots__ = ("entries", "inodes", "more")

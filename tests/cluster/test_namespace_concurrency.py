@@ -21,7 +21,7 @@ from fs3.errors import Fs3Error
 from fs3.kv import open_engine, prefix_range
 from fs3.meta.store import keys
 from fs3.meta.store.dir_entry import decode_dir_entry
-from fs3.meta.store.inode import decode_inode
+from fs3.meta.store.inode import decode_inode, load_inode
 from fs3.meta.types import ROOT_INODE_ID, InodeType
 from fs3.routing import NodeType
 from tests.conftest import remove_cluster_data, run_async, start_cluster
@@ -94,6 +94,10 @@ async def _check_store(kv_path: str) -> None:
             int.from_bytes(item.key[4:12], "little")
             for item in await txn.get_range(*prefix_range(keys.GC_QUEUE_PREFIX))
         }
+        directory_nlinks = {
+            inode_id: (await load_inode(txn, inode_id)).nlink
+            for inode_id, inode in inodes.items() if inode.inode_type == InodeType.DIRECTORY
+        }
         txn.cancel()
     finally:
         await engine.close()
@@ -113,8 +117,11 @@ async def _check_store(kv_path: str) -> None:
                 assert child not in reachable, f"directory {child} reached twice: a cycle or a second entry"
                 frontier.append(child)
             reachable.add(child)
-    assert set(inodes) == reachable, f"unreachable inodes: {sorted(set(inodes) - reachable)}"
-    assert not queued & set(inodes), f"inodes both live and queued for GC: {queued & set(inodes)}"
+    for inode_id in set(inodes) - reachable:  # unlinked while open for writing: kept until the GC
+        inode = inodes[inode_id]
+        assert inode.nlink == 0 and inode.inode_type == InodeType.FILE and inode_id in queued, \
+            f"unreachable inode {inode}"
+    assert not queued & reachable, f"inodes both live and queued for GC: {queued & reachable}"
     for inode_id, inode in inodes.items():
         places = entries.get(inode_id, [])
         if inode.inode_type == InodeType.DIRECTORY:
@@ -122,6 +129,8 @@ async def _check_store(kv_path: str) -> None:
                 continue
             assert len(places) == 1, f"directory {inode_id} has {len(places)} entries"
             assert inode.parent == places[0][0], f"directory {inode_id}: parent field {inode.parent} != {places[0][0]}"
+            subdirectories = sum(inodes[child].inode_type == InodeType.DIRECTORY for child in children.get(inode_id, []))
+            assert directory_nlinks[inode_id] == 2 + subdirectories, f"directory {inode_id}: nlink"
             # no directory is its own ancestor
             seen, current = set(), inode_id
             for _depth in range(len(inodes) + 1):
@@ -131,7 +140,7 @@ async def _check_store(kv_path: str) -> None:
                 seen.add(current)
                 current = inodes[current].parent
             assert current == ROOT_INODE_ID
-        else:
+        elif inode_id in reachable:
             assert inode.nlink == len(places), f"inode {inode_id}: nlink {inode.nlink} but {len(places)} entries"
 
 
