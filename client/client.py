@@ -50,7 +50,7 @@ O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND = (
     os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_EXCL, os.O_TRUNC, os.O_APPEND,
 )
 
-_TYPE_NAMES = {1: "file", 2: "directory", 3: "symlink", 4: "fifo"}
+_TYPE_NAMES = {1: "file", 2: "directory", 3: "symlink", 4: "fifo", 5: "char_device", 6: "block_device", 7: "socket"}
 _lock_owners = itertools.count(1)
 
 

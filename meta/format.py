@@ -29,7 +29,7 @@ async def format_namespace(
         mode=root_mode & 0o7777,
         uid=0,
         gid=0,
-        nlink=1,
+        nlink=2,  # '.' and its own '..': the root has no entry in a parent
         atime_ns=now_ns,
         mtime_ns=now_ns,
         ctime_ns=now_ns,

@@ -6,12 +6,16 @@ nothing). Checked:
 
 - every directory entry points at a live inode, inside a live directory;
 - every inode is reachable from the root, no directory is reached twice and
-  none is its own ancestor (the `parent` fields lead to the root);
-- a directory has exactly one entry and its `parent` field names it;
+  none is its own ancestor (the `parent` fields lead to the root); the one
+  exception is a file unlinked while open for writing: no entries, link
+  count 0, queued for garbage collection, kept until its last writer closes;
+- a directory has exactly one entry, its `parent` field names it, and its
+  link count is 2 plus its subdirectories (the DSUB counter);
 - a file's or symlink's link count equals its entries;
-- no inode is both live and queued for garbage collection;
-- directory times, xattrs and write sessions belong to live inodes (a
-  session may also belong to a removed file still queued for GC).
+- no reachable inode is queued for garbage collection;
+- directory times and subdirectory counters, xattrs and write sessions
+  belong to live inodes (a session may also belong to a removed file still
+  queued for GC).
 
 The scan is bounded by `inodes_max`: larger namespaces are refused rather
 than read into memory without limit (on FoundationDB a transaction also
@@ -28,7 +32,7 @@ from fs3.errors import fs_error
 from fs3.kv.interface import Transaction, prefix_range
 from fs3.meta.store import keys
 from fs3.meta.store.dir_entry import decode_dir_entry
-from fs3.meta.store.inode import decode_inode
+from fs3.meta.store.inode import add_directory_times_and_nlink, decode_inode
 from fs3.meta.types import ROOT_INODE_ID, Inode, InodeType
 
 __all__ = ["FsckProblem", "FsckReport", "check_namespace"]
@@ -46,6 +50,7 @@ class FsckProblem:
 @dataclasses.dataclass
 class FsckReport:
     inodes: int = 0
+    unlinked_open: int = 0  # files unlinked while open for writing: kept for their writers, then the GC
     directories: int = 0
     files: int = 0
     symlinks: int = 0
@@ -87,6 +92,8 @@ async def check_namespace(txn: Transaction, *, inodes_max: int, problems_max: in
         if inode.inode_id != _inode_id_after(keys.INODE_PREFIX, row.key):
             problem("misplaced-inode", inode.inode_id, f"stored under key of inode "
                                                        f"{_inode_id_after(keys.INODE_PREFIX, row.key)}")
+        if inode.is_directory:
+            inode = await add_directory_times_and_nlink(txn, inode)  # nlink from the subdirectory counter
         inodes[inode.inode_id] = inode
     report.inodes = len(inodes)
     report.directories = sum(inode.inode_type == InodeType.DIRECTORY for inode in inodes.values())
@@ -116,9 +123,6 @@ async def check_namespace(txn: Transaction, *, inodes_max: int, problems_max: in
     queued = {_inode_id_after(keys.GC_QUEUE_PREFIX, row.key)
               for row in await _scan(txn, keys.GC_QUEUE_PREFIX, inodes_max, "GC records")}
     report.gc_queued = len(queued)
-    for inode_id in sorted(queued & inodes.keys()):
-        problem("live-and-queued", inode_id, "a live inode is also queued for garbage collection")
-
     # reachability from the root: each directory reached once
     reachable: set[int] = set()
     if ROOT_INODE_ID in inodes:
@@ -131,8 +135,14 @@ async def check_namespace(txn: Transaction, *, inodes_max: int, problems_max: in
                         continue  # reported below: a directory with several entries
                     frontier.append(child)
                 reachable.add(child)
+    for inode_id in sorted(queued & reachable):
+        problem("live-and-queued", inode_id, "a reachable inode is also queued for garbage collection")
     for inode_id in sorted(inodes.keys() - reachable):
-        problem("unreachable", inode_id, f"{inodes[inode_id].inode_type.name.lower()} not reachable from the root")
+        inode = inodes[inode_id]
+        if inode.inode_type == InodeType.FILE and inode.nlink == 0 and inode_id in queued and not places.get(inode_id):
+            report.unlinked_open += 1
+            continue
+        problem("unreachable", inode_id, f"{inode.inode_type.name.lower()} not reachable from the root")
 
     for inode_id, inode in inodes.items():
         links = places.get(inode_id, [])
@@ -145,15 +155,20 @@ async def check_namespace(txn: Transaction, *, inodes_max: int, problems_max: in
                 problem("directory-links", inode_id, f"directory has {len(links)} entries")
             elif inode.parent != links[0][0]:
                 problem("parent-field", inode_id, f"parent field {inode.parent} but its entry is in {links[0][0]}")
+            subdirectories = sum(inodes[child].inode_type == InodeType.DIRECTORY
+                                 for child in children.get(inode_id, []))
+            if inode.nlink != 2 + subdirectories:
+                problem("directory-nlink", inode_id, f"link count {inode.nlink} but {subdirectories} subdirectories")
             if _own_ancestor(inodes, inode_id):
                 problem("cycle", inode_id, "directory is its own ancestor (parent fields loop)")
-        elif inode.nlink != len(links):
+        elif inode_id in reachable and inode.nlink != len(links):
             problem("nlink", inode_id, f"link count {inode.nlink} but {len(links)} entries")
 
-    for row in await _scan(txn, keys.DIR_TIMES_PREFIX, inodes_max, "directory times"):
-        inode_id = _inode_id_after(keys.DIR_TIMES_PREFIX, row.key)
-        if inode_id not in inodes or inodes[inode_id].inode_type != InodeType.DIRECTORY:
-            problem("stray-directory-times", inode_id, "directory times of no live directory")
+    for prefix, what in ((keys.DIR_TIMES_PREFIX, "directory times"), (keys.SUBDIR_COUNT_PREFIX, "subdirectory count")):
+        for row in await _scan(txn, prefix, inodes_max, what + "s"):
+            inode_id = _inode_id_after(prefix, row.key)
+            if inode_id not in inodes or inodes[inode_id].inode_type != InodeType.DIRECTORY:
+                problem("stray-" + what.replace(" ", "-"), inode_id, f"{what} of no live directory")
     xattr_owners = {_inode_id_after(keys.XATTR_PREFIX, row.key)
                     for row in await _scan(txn, keys.XATTR_PREFIX, 4 * inodes_max, "xattrs")}
     for inode_id in sorted(xattr_owners - inodes.keys()):

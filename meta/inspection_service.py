@@ -45,7 +45,7 @@ def register_inspection_service(server: RpcServer, operator: MetaOperator) -> No
             entries=report.entries, gc_queued=report.gc_queued, sessions=report.sessions,
             problems=[meta_pb2.FsckProblem(kind=problem.kind, inode_id=problem.inode_id, detail=problem.detail)
                       for problem in report.problems],
-            problems_omitted=report.problems_omitted,
+            problems_omitted=report.problems_omitted, unlinked_open=report.unlinked_open,
         )
 
     for method, request_type, handler in (

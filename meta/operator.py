@@ -51,7 +51,7 @@ from fs3.meta.ops.file_lock import GetFileLockOp, LockRequest, ReleaseFileLocksO
 from fs3.meta.store.file_lock import OFFSET_MAX, FileLock, LockKind, LockType
 from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
 from fs3.meta.store.client import touch_client
-from fs3.meta.store.names import check_path
+from fs3.meta.store.names import check_path, check_symlink_target
 from fs3.meta.store.xattr import check_xattr_name
 from fs3.meta.types import (
     Capacity, Inode, Layout, OpenResult, TrashResult, PathAt, ReaddirResult, SetAttributes, SetattrResult, StatfsResult, UserInfo,
@@ -191,14 +191,15 @@ class MetaOperator:
     async def readdir(
         self,
         user: UserInfo,
-        path_at: PathAt,
+        target: Target,
         after_name: bytes = b"",
         limit: int = 0,
         with_inodes: bool = False,
     ) -> ReaddirResult:
-        self._check_path_at(path_at)
+        """One page of the directory at a path or with an inode id (a handle: no search permission)."""
+        self._check_target(target)
         self._check_u32(limit, "limit")
-        op = ReaddirOp(self._context(user), path_at, after_name, limit, with_inodes)
+        op = ReaddirOp(self._context(user), target, after_name, limit, with_inodes)
         return await self._run(op.run)
 
     async def unlink(self, user: UserInfo, path_at: PathAt) -> None:
@@ -230,7 +231,7 @@ class MetaOperator:
 
     async def symlink(self, user: UserInfo, path_at: PathAt, target: bytes) -> Inode:
         self._check_path_at(path_at)
-        check_path(target, self._config)
+        check_symlink_target(target, self._config)
         return await self._run(SymlinkOp(self._context(user), path_at, target).run)
 
     async def readlink(self, user: UserInfo, path_at: PathAt) -> bytes:
@@ -251,7 +252,7 @@ class MetaOperator:
         return await self._run(SetattrOp(self._context(user), target, attributes, follow_last_symlink).run)
 
     async def mknod(self, user: UserInfo, path_at: PathAt, mode: int, rdev: int = 0) -> Inode:
-        """mode: S_IFREG or S_IFIFO type bits | permission bits."""
+        """mode: S_IFREG, S_IFIFO, S_IFCHR, S_IFBLK or S_IFSOCK type bits | permission bits."""
         self._check_path_at(path_at)
         self._check_u32(mode, "mode")
         self._check_u32(rdev, "rdev")

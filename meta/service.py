@@ -130,7 +130,7 @@ def register_meta_service(
         return meta_pb2.SetLengthResponse(inode=inode_to_proto(inode))
 
     async def readdir(request: meta_pb2.ReaddirRequest, context: RpcContext):
-        result = await operator.readdir(user_from_proto(request.user), path_from_proto(request.path),
+        result = await operator.readdir(user_from_proto(request.user), target_from_proto(request),
                                         request.after_name, request.limit, request.with_inodes)
         return meta_pb2.ReaddirResponse(
             entries=[entry_to_proto(entry) for entry in result.entries],

@@ -39,6 +39,9 @@ class InodeType(enum.IntEnum):
     DIRECTORY = 2
     SYMLINK = 3
     FIFO = 4
+    CHAR_DEVICE = 5
+    BLOCK_DEVICE = 6
+    SOCKET = 7
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,12 +62,14 @@ class Layout:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Inode:
-    """A file, directory, symlink or FIFO.
+    """A file, directory, symlink, FIFO, device or socket node.
 
     `mode` holds only permission bits (incl. setuid/setgid/sticky: 0o7777);
-    the type is `inode_type`. Directories report `nlink` 1 (like btrfs: "the
-    count is not tracked"), files their hard-link count. `parent` is set for
-    directories only (0 for others); the root is its own parent.
+    the type is `inode_type`. Directories report `nlink` 2 + their
+    subdirectories (counted apart, see store/inode.py), others their
+    hard-link count (0: unlinked but still open for writing). `parent` is set
+    for directories only (0 for others); the root is its own parent. `rdev`
+    is a device node's device number (stored only: mounts are nodev).
     """
 
     inode_id: int

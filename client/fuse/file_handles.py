@@ -229,6 +229,8 @@ class HandleTable:
         self.config = config
         self._handles: dict[int, OpenFile | OpenDirectory] = {}
         self._files_of_inode: dict[int, set[int]] = {}
+        # inode -> the write session that keeps it (unlinked while open here) alive until its last close
+        self._pins: dict[int, int] = {}
         self._next_id = 1
 
     def __len__(self) -> int:
@@ -253,6 +255,10 @@ class HandleTable:
             raise Fs3Error(errno.EBADF, f"no open file with handle {handle_id}")
         return handle
 
+    def file_or_none(self, handle_id: int) -> OpenFile | None:
+        handle = self._handles.get(handle_id)
+        return handle if isinstance(handle, OpenFile) else None
+
     def directory(self, handle_id: int) -> OpenDirectory:
         handle = self._handles.get(handle_id)
         if not isinstance(handle, OpenDirectory):
@@ -267,6 +273,23 @@ class HandleTable:
                 handles.discard(handle_id)
                 if not handles:
                     del self._files_of_inode[handle.inode_id]
+
+    def is_open(self, inode_id: int) -> bool:
+        return inode_id in self._files_of_inode
+
+    def is_pinned(self, inode_id: int) -> bool:
+        return inode_id in self._pins
+
+    def pin(self, inode_id: int, session_id: int) -> None:
+        """`session_id` keeps `inode_id` from the GC while this mount has it open."""
+        assert session_id > 0 and inode_id not in self._pins and self.is_open(inode_id)
+        self._pins[inode_id] = session_id
+
+    def unpin_if_closed(self, inode_id: int) -> int | None:
+        """The pin session of `inode_id` to close, once no handle of it is left."""
+        if inode_id in self._files_of_inode:
+            return None
+        return self._pins.pop(inode_id, None)
 
     def files_of(self, inode_id: int) -> list[OpenFile]:
         return [self._handles[handle_id] for handle_id in self._files_of_inode.get(inode_id, ())]  # type: ignore[misc]

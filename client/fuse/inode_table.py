@@ -90,6 +90,10 @@ class InodeTable:
         if inode_id is not None:
             self._clear_location(inode_id, self._known[inode_id])
 
+    def inode_at(self, parent_id: int, name: bytes) -> int | None:
+        """The inode last seen as `name` in `parent_id`, if the kernel still knows it."""
+        return self._by_location.get((parent_id, name))
+
     def location(self, inode_id: int) -> InodeLocation | None:
         known = self._known.get(inode_id)
         return None if known is None else known.location

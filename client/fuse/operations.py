@@ -7,7 +7,8 @@ inode id; file data through the native client's chunk reads and writes
 process's uid, gid and supplementary groups (from /proc/<pid>/status).
 
 Not here: file locks (the kernel keeps POSIX/flock locks local to this
-mount), device and socket nodes (EOPNOTSUPP from the metadata service).
+mount). Device, FIFO and socket nodes are only names with attributes: the
+mount is nodev, and a FIFO or socket lives in the kernel that opens it.
 """
 
 from __future__ import annotations
@@ -38,8 +39,12 @@ _TYPE_BITS = {
     meta_pb2.INODE_TYPE_DIRECTORY: stat_module.S_IFDIR,
     meta_pb2.INODE_TYPE_SYMLINK: stat_module.S_IFLNK,
     meta_pb2.INODE_TYPE_FIFO: stat_module.S_IFIFO,
+    meta_pb2.INODE_TYPE_CHAR_DEVICE: stat_module.S_IFCHR,
+    meta_pb2.INODE_TYPE_BLOCK_DEVICE: stat_module.S_IFBLK,
+    meta_pb2.INODE_TYPE_SOCKET: stat_module.S_IFSOCK,
 }
 _ACCESS_MODE = os.O_ACCMODE
+_RENAME_EXCHANGE = 2  # linux/fs.h
 # pyfuse3 turns UTIME_NOW into the daemon's clock: a time this close to now may have been NOW
 _NOW_WINDOW_NS = 5_000_000_000
 _GROUPS_CACHE_S = 1.0
@@ -132,7 +137,7 @@ class Fs3Operations(pyfuse3.Operations):
         attributes.entry_timeout = self.config.entry_timeout_s
         attributes.attr_timeout = self.config.attribute_timeout_s if cache else 0
         attributes.st_mode = _TYPE_BITS.get(inode.inode_type, 0) | (inode.mode & 0o7777)
-        attributes.st_nlink = max(inode.nlink, 1)
+        attributes.st_nlink = inode.nlink  # 0: unlinked, still open
         attributes.st_uid = inode.uid
         attributes.st_gid = inode.gid
         attributes.st_rdev = inode.rdev
@@ -180,7 +185,7 @@ class Fs3Operations(pyfuse3.Operations):
     @_translate_errors
     async def setattr(self, inode, attr, fields, fh, ctx):
         inode_id = fs3_inode_id(inode)
-        request = meta_pb2.SetattrRequest(user=self._user(ctx), inode_id=inode_id)
+        request = meta_pb2.SetattrRequest(user=self._setattr_user(fh, fields, ctx), inode_id=inode_id)
         if fields.update_mode:
             request.mode = attr.st_mode & 0o7777
         if fields.update_uid:
@@ -209,6 +214,16 @@ class Fs3Operations(pyfuse3.Operations):
         if fields.update_size:
             self.handles.truncated(inode_id, attr.st_size)
         return self._attributes(response.inode)
+
+    def _setattr_user(self, fh: int | None, fields, ctx) -> common_pb2.UserInfo:
+        """Who a setattr acts as. An ftruncate (the kernel passes the handle only for a size
+        change through a descriptor, with the setid bits it drops) needs no write permission on
+        the file: the descriptor was opened for writing, checked then. So it goes as this mount."""
+        if fh is not None and fields.update_size:
+            handle = self.handles.file_or_none(fh)
+            if handle is not None and handle.writable:
+                return self.client.user
+        return self._user(ctx)
 
     async def _settle_writes(self, inode_id: int) -> None:
         """Before explicit times (cp -a, tar, rsync set them before close): send this mount's
@@ -248,7 +263,7 @@ class Fs3Operations(pyfuse3.Operations):
 
     @_translate_errors
     async def mknod(self, parent_inode, name, mode, rdev, ctx):
-        # S_IFREG or S_IFIFO; the metadata service refuses the other types
+        # any type but S_IFDIR; devices, FIFOs and sockets are names with attributes only (the mount is nodev)
         mode = stat_module.S_IFMT(mode) | (mode & ~ctx.umask & 0o7777)
         response = await self._call(MetaMethod.MKNOD, meta_pb2.MknodRequest(
             user=self._user(ctx), path=self._at(parent_inode, name), mode=mode, rdev=rdev))
@@ -289,13 +304,48 @@ class Fs3Operations(pyfuse3.Operations):
         await self._call(MetaMethod.RMDIR, meta_pb2.RmdirRequest(user=self._user(ctx), path=self._at(parent_inode, name)))
         self.inodes.unlinked(fs3_inode_id(parent_inode), name)
 
+    async def _pin_if_open(self, parent_inode: int, name: bytes) -> None:
+        """Before `name` loses what may be its last link: if this mount has its file open, hold
+        a write session on it (as the mount), so the file lives on as an orphan for its open
+        handles (POSIX) instead of going to the GC; the last release here closes the session.
+        Best effort: another client's open handles are not seen, and a refused open only logs."""
+        inode_id = self.inodes.inode_at(fs3_inode_id(parent_inode), name)
+        if inode_id is None or not self.handles.is_open(inode_id) or self.handles.is_pinned(inode_id):
+            return
+        try:
+            response = await self._call(MetaMethod.OPEN, meta_pb2.OpenRequest(
+                user=self.client.user, path=self._at(parent_inode, name), flags=os.O_WRONLY | os.O_NOFOLLOW,
+                client_id=self.client.client_id))
+        except Fs3Error as error:
+            logger.info("cannot keep open inode %d past its unlink: %s", inode_id, error)
+            return
+        if not response.session_id:
+            return  # not a regular file: nothing on storage to keep
+        if response.inode.inode_id != inode_id or not self.handles.is_open(inode_id) or self.handles.is_pinned(inode_id):
+            await self._close_session(response.inode.inode_id, response.session_id, False, 0)
+            return
+        self.handles.pin(inode_id, response.session_id)
+
+    async def _unpin_if_closed(self, inode_id: int) -> None:
+        session_id = self.handles.unpin_if_closed(inode_id)
+        if session_id is None:
+            return
+        try:
+            await self._close_session(inode_id, session_id, False, 0)
+        except Fs3Error as error:
+            # the session then ends with this mount (pruned once its heartbeats stop)
+            logger.warning("closing the session that kept unlinked inode %d failed: %s", inode_id, error)
+
     @_translate_errors
     async def unlink(self, parent_inode, name, ctx):
+        await self._pin_if_open(parent_inode, name)
         await self._call(MetaMethod.UNLINK, meta_pb2.UnlinkRequest(user=self._user(ctx), path=self._at(parent_inode, name)))
         self.inodes.unlinked(fs3_inode_id(parent_inode), name)
 
     @_translate_errors
     async def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx):
+        if not flags & _RENAME_EXCHANGE:
+            await self._pin_if_open(parent_inode_new, name_new)  # it may be replaced
         await self._call(MetaMethod.RENAME, meta_pb2.RenameRequest(
             user=self._user(ctx), src=self._at(parent_inode_old, name_old), dst=self._at(parent_inode_new, name_new),
             flags=flags))
@@ -345,8 +395,9 @@ class Fs3Operations(pyfuse3.Operations):
     # ---- directories ---------------------------------------------------------------
     async def _read_directory_page(self, directory: OpenDirectory, ctx=None) -> None:
         after = directory.names[-1] if directory.names else b""
+        # by inode id: an open directory needs read permission only, not search (PathAt "." would)
         response = await self._call(MetaMethod.READDIR, meta_pb2.ReaddirRequest(
-            user=self._user(ctx), path=self._at(directory.inode_id), after_name=after,
+            user=self._user(ctx), inode_id=directory.inode_id, after_name=after,
             limit=self.config.readdir_page_entries, with_inodes=True))
         directory.names.extend(entry.name for entry in response.entries)
         directory.inodes.extend(response.inodes)
@@ -503,6 +554,7 @@ class Fs3Operations(pyfuse3.Operations):
         finally:
             await handle.close()
             self.handles.remove(fh)
+            await self._unpin_if_closed(handle.inode_id)
 
     async def release_all(self) -> None:
         """At unmount: send what open files still buffer and end their sessions (best effort)."""

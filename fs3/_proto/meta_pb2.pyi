@@ -15,6 +15,9 @@ class InodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INODE_TYPE_DIRECTORY: _ClassVar[InodeType]
     INODE_TYPE_SYMLINK: _ClassVar[InodeType]
     INODE_TYPE_FIFO: _ClassVar[InodeType]
+    INODE_TYPE_CHAR_DEVICE: _ClassVar[InodeType]
+    INODE_TYPE_BLOCK_DEVICE: _ClassVar[InodeType]
+    INODE_TYPE_SOCKET: _ClassVar[InodeType]
 
 class InodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -32,6 +35,9 @@ INODE_TYPE_FILE: InodeType
 INODE_TYPE_DIRECTORY: InodeType
 INODE_TYPE_SYMLINK: InodeType
 INODE_TYPE_FIFO: InodeType
+INODE_TYPE_CHAR_DEVICE: InodeType
+INODE_TYPE_BLOCK_DEVICE: InodeType
+INODE_TYPE_SOCKET: InodeType
 INODE_MISSING: InodeState
 INODE_LIVE: InodeState
 INODE_GC_QUEUED: InodeState
@@ -224,18 +230,20 @@ class SetLengthResponse(_message.Message):
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
 
 class ReaddirRequest(_message.Message):
-    __slots__ = ("user", "path", "after_name", "limit", "with_inodes")
+    __slots__ = ("user", "path", "after_name", "limit", "with_inodes", "inode_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     AFTER_NAME_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     WITH_INODES_FIELD_NUMBER: _ClassVar[int]
+    INODE_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
     after_name: bytes
     limit: int
     with_inodes: bool
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., after_name: _Optional[bytes] = ..., limit: _Optional[int] = ..., with_inodes: _Optional[bool] = ...) -> None: ...
+    inode_id: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., after_name: _Optional[bytes] = ..., limit: _Optional[int] = ..., with_inodes: _Optional[bool] = ..., inode_id: _Optional[int] = ...) -> None: ...
 
 class ReaddirResponse(_message.Message):
     __slots__ = ("entries", "inodes", "more")
@@ -654,7 +662,7 @@ class FsckRequest(_message.Message):
     def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ...) -> None: ...
 
 class FsckResponse(_message.Message):
-    __slots__ = ("inodes", "directories", "files", "symlinks", "entries", "gc_queued", "sessions", "problems", "problems_omitted")
+    __slots__ = ("inodes", "directories", "files", "symlinks", "entries", "gc_queued", "sessions", "problems", "problems_omitted", "unlinked_open")
     INODES_FIELD_NUMBER: _ClassVar[int]
     DIRECTORIES_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
@@ -664,6 +672,7 @@ class FsckResponse(_message.Message):
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    UNLINKED_OPEN_FIELD_NUMBER: _ClassVar[int]
     inodes: int
     directories: int
     files: int
@@ -673,7 +682,8 @@ class FsckResponse(_message.Message):
     sessions: int
     problems: _containers.RepeatedCompositeFieldContainer[FsckProblem]
     problems_omitted: int
-    def __init__(self, inodes: _Optional[int] = ..., directories: _Optional[int] = ..., files: _Optional[int] = ..., symlinks: _Optional[int] = ..., entries: _Optional[int] = ..., gc_queued: _Optional[int] = ..., sessions: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[FsckProblem, _Mapping]]] = ..., problems_omitted: _Optional[int] = ...) -> None: ...
+    unlinked_open: int
+    def __init__(self, inodes: _Optional[int] = ..., directories: _Optional[int] = ..., files: _Optional[int] = ..., symlinks: _Optional[int] = ..., entries: _Optional[int] = ..., gc_queued: _Optional[int] = ..., sessions: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[FsckProblem, _Mapping]]] = ..., problems_omitted: _Optional[int] = ..., unlinked_open: _Optional[int] = ...) -> None: ...
 
 class FileLockSpec(_message.Message):
     __slots__ = ("inode_id", "kind", "client_id", "owner", "lock_type", "start", "end", "pid")

@@ -78,7 +78,8 @@ def fsck(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     report = {
         "inodes": response.inodes, "directories": response.directories, "files": response.files,
         "symlinks": response.symlinks, "entries": response.entries, "gc_queued": response.gc_queued,
-        "sessions": response.sessions, "problems_omitted": response.problems_omitted,
+        "sessions": response.sessions, "unlinked_open": response.unlinked_open,
+        "problems_omitted": response.problems_omitted,
         "problems": [{"kind": problem.kind, "inode_id": problem.inode_id, "detail": problem.detail}
                      for problem in response.problems],
     }
@@ -87,7 +88,7 @@ def fsck(mgmtd: MgmtdOption = None, as_json: JsonOption = False) -> None:
     else:
         console.print(f"{report['inodes']} inodes ({report['directories']} directories, {report['files']} files, "
                       f"{report['symlinks']} symlinks), {report['entries']} entries, {report['gc_queued']} queued "
-                      f"for GC, {report['sessions']} write sessions: "
+                      f"for GC ({report['unlinked_open']} unlinked but open), {report['sessions']} write sessions: "
                       f"{len(report['problems']) + report['problems_omitted']} problems", highlight=False)
         for problem in report["problems"]:
             console.print(f"  {problem['kind']}: inode {problem['inode_id']}: {problem['detail']}",

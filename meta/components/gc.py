@@ -10,7 +10,8 @@ Each pass (every `gc_interval_s`, at once again after a full batch):
    (a conflicting read of each claimed key: two collectors never both
    claim one record; a claim whose owner died expires after gc_claim_s);
 2. for each claimed record, REMOVE_CHUNKS on every chain of its layout;
-3. one transaction per record clears it, if still ours.
+3. one transaction per record clears it, if still ours, with the inode of
+   a file unlinked while open (an orphan, nlink 0) that waited for it.
 
 Storage removal is idempotent, so a crash anywhere only repeats work.
 """
@@ -28,6 +29,7 @@ from fs3.meta.clock import Clock, WallClock
 from fs3.meta.components.chunk_remover import ChunkRemover
 from fs3.meta.config import MetaConfig
 from fs3.meta.store.gc_queue import GcRecord, list_gc_records, load_gc_record, remove_gc_record, store_gc_record
+from fs3.meta.store.inode import load_inode, remove_inode
 from fs3.meta.store.session import list_sessions
 
 __all__ = ["ChunkGarbageCollector"]
@@ -97,6 +99,11 @@ class ChunkGarbageCollector(BackgroundComponent):
         record = await load_gc_record(txn, inode_id)
         if record is not None and record.claim_owner == self.owner_id:
             remove_gc_record(txn, inode_id)
+            orphan = await load_inode(txn, inode_id)
+            if orphan is not None:
+                # no name leads to it (unlink kept it for its writers); nothing can open it again
+                assert orphan.nlink == 0, f"inode {inode_id} is queued for GC with {orphan.nlink} links"
+                remove_inode(txn, orphan)
 
     name = "GC pass"
 

@@ -17,7 +17,7 @@ from fs3.meta.store.path_resolve import PathResolver
 from fs3.meta.store.permission import (
     MAY_EXEC, MAY_READ, MAY_WRITE, SETGID_BIT, check_access, check_sticky, is_owner_or_root,
 )
-from fs3.meta.store.session import WriteSession, store_session
+from fs3.meta.store.session import WriteSession, list_sessions, store_session
 from fs3.meta.types import ROOT_INODE_ID, Inode, InodeType, Layout, OpenResult, PathAt, UserInfo
 
 __all__ = [
@@ -105,7 +105,7 @@ def new_inode(
         mode=mode,
         uid=ctx.user.uid,
         gid=gid,
-        nlink=1,
+        nlink=2 if inode_type == InodeType.DIRECTORY else 1,  # a new directory: its entry and its '.'
         length=len(symlink_target),
         atime_ns=ctx.now_ns,
         mtime_ns=ctx.now_ns,
@@ -116,16 +116,25 @@ def new_inode(
     )
 
 
-def drop_link(txn: Transaction, inode: Inode, now_ns: int) -> None:
-    """Remove one link to a non-directory; at zero links delete it and queue its chunks for GC."""
+async def drop_link(txn: Transaction, inode: Inode, now_ns: int) -> None:
+    """Remove one link to a non-directory. At zero links its chunks are queued for GC and the
+    inode is deleted, unless the file is open for writing: then it stays as an orphan (nlink
+    0, reachable by inode id only, as an unlinked open file on Linux) until the GC, once the
+    last write session is gone, deletes it with its chunks."""
     assert not inode.is_directory
     assert inode.nlink >= 1, f"inode {inode.inode_id} has no links to drop"
     if inode.nlink > 1:
         store_inode(txn, dataclasses.replace(inode, nlink=inode.nlink - 1, ctime_ns=now_ns))
         return
-    remove_inode(txn, inode)
-    if inode.inode_type == InodeType.FILE:
-        enqueue_removed_file(txn, inode, now_ns)
+    if inode.inode_type != InodeType.FILE:
+        remove_inode(txn, inode)
+        return
+    enqueue_removed_file(txn, inode, now_ns)
+    # a conflicting read: a racing CLOSE of the last session makes one of us retry
+    if await list_sessions(txn, inode.inode_id, limit=1):
+        store_inode(txn, dataclasses.replace(inode, nlink=0, ctime_ns=now_ns))
+    else:
+        remove_inode(txn, inode)
 
 
 async def is_ancestor(txn: Transaction, candidate_id: int, directory: Inode, config: MetaConfig) -> bool:

@@ -33,8 +33,9 @@ class CloseOp:
         self._length_hint = length_hint
 
     async def run(self, txn: Transaction) -> Inode | None:
-        """Returns the settled inode, or None if the file was removed meanwhile
-        (its session record is still cleared).
+        """Returns the settled inode (nlink 0 if it was unlinked while open: it lives on
+        until the GC), or None if it is gone altogether (its session was pruned and the GC
+        ran; the session record is still cleared).
 
         Raises:
             Fs3Error: ENOENT for an unknown inode without a session; EINVAL if

@@ -18,7 +18,7 @@ from fs3.meta.fsck import FsckReport, check_namespace
 from fs3.meta.ops._common import OpContext
 from fs3.meta.store import keys
 from fs3.meta.store.gc_queue import GcRecord, list_gc_records
-from fs3.meta.store.inode import add_directory_times, decode_inode
+from fs3.meta.store.inode import add_directory_times_and_nlink, decode_inode
 from fs3.meta.types import Inode
 
 __all__ = ["InodeState", "InodePage", "DumpInodesOp", "CheckInodesOp", "ListGcQueueOp", "FsckOp"]
@@ -58,7 +58,7 @@ class DumpInodesOp:
         inodes = []
         for row in rows[: self._limit]:
             inode = decode_inode(row.value)
-            inodes.append(await add_directory_times(txn, inode) if inode.is_directory else inode)
+            inodes.append(await add_directory_times_and_nlink(txn, inode) if inode.is_directory else inode)
         return InodePage(inodes, len(rows) > self._limit)
 
 

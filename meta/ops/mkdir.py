@@ -8,7 +8,7 @@ from fs3.errors import fs_error
 from fs3.kv.interface import Transaction
 from fs3.meta.ops._common import OpContext, check_may_create, new_inode
 from fs3.meta.store.dir_entry import store_dir_entry
-from fs3.meta.store.inode import add_directory_times, store_inode, touch_directory
+from fs3.meta.store.inode import add_directory_times_and_nlink, count_subdirectories, store_inode, touch_directory
 from fs3.meta.store.names import check_path, split_path
 from fs3.meta.store.path_resolve import ParentAndName, PathResolver
 from fs3.meta.types import DirEntry, Inode, InodeType, PathAt
@@ -46,7 +46,7 @@ class MkdirOp:
         current = await resolver.start_directory(self._path_at)
         components = split_path(self._path_at.path)
         if not components:
-            return await add_directory_times(txn, current)  # start_directory skips the times
+            return await add_directory_times_and_nlink(txn, current)  # start_directory skips the times
         for index, name in enumerate(components):
             is_last = index == len(components) - 1
             existing = await resolver.lookup_component(current, name)
@@ -68,5 +68,6 @@ class MkdirOp:
         directory = new_inode(self._ctx, inode_id, InodeType.DIRECTORY, parent, self._mode)
         store_inode(txn, directory)
         store_dir_entry(txn, parent.inode_id, DirEntry(name, inode_id, InodeType.DIRECTORY))
+        count_subdirectories(txn, parent.inode_id, +1)
         touch_directory(txn, parent, self._ctx.now_ns)
         return directory

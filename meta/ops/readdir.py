@@ -1,4 +1,9 @@
-"""Readdir: one page of a directory's entries in name order (no '.'/'..')."""
+"""Readdir: one page of a directory's entries in name order (no '.'/'..').
+
+The directory is named by a path (search permission on the way, as
+opendir) or by inode id (an open directory handle: read permission only;
+a directory may be readable without being searchable).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,9 @@ import errno
 
 from fs3.errors import fs_error
 from fs3.kv.interface import Transaction
-from fs3.meta.ops._common import OpContext
+from fs3.meta.ops._common import OpContext, load_target
 from fs3.meta.store.dir_entry import list_dir_entries
 from fs3.meta.store.inode import load_inode
-from fs3.meta.store.path_resolve import PathResolver
 from fs3.meta.store.permission import MAY_READ, check_access
 from fs3.meta.types import PathAt, ReaddirResult
 
@@ -18,6 +22,7 @@ __all__ = ["ReaddirOp"]
 
 class ReaddirOp:
     """Args:
+        target: the directory: a path (its last symlink followed) or an inode id.
         after_name: cookie: list names after this one (b"" from the start).
         limit: page size; 0 means config.readdir_limit_default; capped at
             config.readdir_limit_max.
@@ -25,10 +30,10 @@ class ReaddirOp:
     """
 
     def __init__(
-        self, ctx: OpContext, path_at: PathAt, after_name: bytes, limit: int, with_inodes: bool
+        self, ctx: OpContext, target: PathAt | int, after_name: bytes, limit: int, with_inodes: bool
     ) -> None:
         self._ctx = ctx
-        self._path_at = path_at
+        self._target = target
         self._after_name = after_name
         config = ctx.config
         self._limit = min(limit or config.readdir_limit_default, config.readdir_limit_max)
@@ -36,8 +41,7 @@ class ReaddirOp:
 
     async def run(self, txn: Transaction) -> ReaddirResult:
         """Raises: Fs3Error ENOENT, ENOTDIR, EACCES (no read permission)."""
-        resolver = PathResolver(txn, self._ctx.user, self._ctx.config)
-        directory = await resolver.resolve(self._path_at, follow_last_symlink=True)
+        directory = await load_target(txn, self._ctx, self._target, follow_last_symlink=True)
         if not directory.is_directory:
             raise fs_error(errno.ENOTDIR, f"inode {directory.inode_id} is not a directory")
         check_access(self._ctx.user, directory, MAY_READ, "(list)")

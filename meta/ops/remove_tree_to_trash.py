@@ -15,7 +15,7 @@ from fs3.errors import fs_error
 from fs3.kv.interface import Transaction
 from fs3.meta.ops._common import OpContext, check_may_delete, is_ancestor, new_inode
 from fs3.meta.store.dir_entry import load_dir_entry, remove_dir_entry, store_dir_entry
-from fs3.meta.store.inode import load_inode, load_inode_or_raise, store_inode, touch_directory
+from fs3.meta.store.inode import count_subdirectories, load_inode, load_inode_or_raise, store_inode, touch_directory
 from fs3.meta.store.path_resolve import PathResolver
 from fs3.meta.store.permission import MAY_WRITE, check_access
 from fs3.meta.store.trash import TrashRecord, store_trash_record
@@ -67,6 +67,9 @@ class RemoveTreeToTrashOp:
         remove_dir_entry(txn, parent.inode_id, located.name)
         store_inode(txn, moved)
         store_dir_entry(txn, user_trash.inode_id, DirEntry(name, moved.inode_id, moved.inode_type))
+        if moved.is_directory:
+            count_subdirectories(txn, parent.inode_id, -1)
+            count_subdirectories(txn, user_trash.inode_id, +1)
         touch_directory(txn, parent, now_ns)
         touch_directory(txn, user_trash, now_ns)
         store_trash_record(txn, TrashRecord(self._expire_at_ns, moved.inode_id, user_trash.inode_id, name))
@@ -89,6 +92,7 @@ class RemoveTreeToTrashOp:
         directory = dataclasses.replace(directory, uid=owner.uid, gid=owner.gid, mode=mode)
         store_inode(txn, directory)
         store_dir_entry(txn, parent.inode_id, DirEntry(name, inode_id, InodeType.DIRECTORY))
+        count_subdirectories(txn, parent.inode_id, +1)
         touch_directory(txn, parent, self._ctx.now_ns)
         return directory
 

@@ -18,7 +18,7 @@ from fs3.kv.interface import Transaction
 from fs3.meta.flags import RENAME_EXCHANGE, RENAME_FLAGS_KNOWN, RENAME_NOREPLACE
 from fs3.meta.ops._common import OpContext, check_may_create, check_may_delete, drop_link, is_ancestor
 from fs3.meta.store.dir_entry import directory_is_empty, remove_dir_entry, store_dir_entry
-from fs3.meta.store.inode import remove_inode, store_inode, touch_directory
+from fs3.meta.store.inode import count_subdirectories, remove_inode, store_inode, touch_directory
 from fs3.meta.store.path_resolve import ParentAndName, PathResolver
 from fs3.meta.store.permission import MAY_WRITE, check_access
 from fs3.meta.types import DirEntry, Inode, PathAt
@@ -68,7 +68,7 @@ class RenameOp:
         await self._check_permissions_and_types(txn, src, dst, exchange)
         if exchange:
             return self._exchange(txn, src, dst)
-        return self._move(txn, src, dst)
+        return await self._move(txn, src, dst)
 
     async def _lookup_sides(self, txn: Transaction, noreplace: bool, exchange: bool) -> tuple[_Side, _Side]:
         user, config = self._ctx.user, self._ctx.config
@@ -131,18 +131,22 @@ class RenameOp:
             if not await directory_is_empty(txn, dst.inode.inode_id):
                 raise fs_error(errno.ENOTEMPTY, f"target directory {dst.name!r} is not empty")
 
-    def _move(self, txn: Transaction, src: _Side, dst: _Side) -> Inode:
+    async def _move(self, txn: Transaction, src: _Side, dst: _Side) -> Inode:
         now_ns = self._ctx.now_ns
         assert src.inode is not None
         if dst.inode is not None:
             if dst.inode.is_directory:
                 remove_inode(txn, dst.inode)
+                count_subdirectories(txn, dst.parent.inode_id, -1)
             else:
-                drop_link(txn, dst.inode, now_ns)
+                await drop_link(txn, dst.inode, now_ns)
         remove_dir_entry(txn, src.parent.inode_id, src.name)
         moved = self._relocated(src.inode, dst.parent)
         store_inode(txn, moved)
         store_dir_entry(txn, dst.parent.inode_id, DirEntry(dst.name, moved.inode_id, moved.inode_type))
+        if moved.is_directory:
+            count_subdirectories(txn, src.parent.inode_id, -1)
+            count_subdirectories(txn, dst.parent.inode_id, +1)
         self._touch_parents(txn, src, dst)
         return moved
 
@@ -155,6 +159,11 @@ class RenameOp:
         store_inode(txn, to_src)
         store_dir_entry(txn, dst.parent.inode_id, DirEntry(dst.name, to_dst.inode_id, to_dst.inode_type))
         store_dir_entry(txn, src.parent.inode_id, DirEntry(src.name, to_src.inode_id, to_src.inode_type))
+        if to_dst.is_directory != to_src.is_directory:
+            # a directory changes parent one way and a non-directory the other
+            moved_dir_from, moved_dir_to = (src, dst) if to_dst.is_directory else (dst, src)
+            count_subdirectories(txn, moved_dir_from.parent.inode_id, -1)
+            count_subdirectories(txn, moved_dir_to.parent.inode_id, +1)
         self._touch_parents(txn, src, dst)
         return to_dst
 

@@ -8,7 +8,7 @@ from fs3.errors import fs_error
 from fs3.kv.interface import Transaction
 from fs3.meta.ops._common import OpContext, check_may_delete
 from fs3.meta.store.dir_entry import directory_is_empty, remove_dir_entry
-from fs3.meta.store.inode import remove_inode, touch_directory
+from fs3.meta.store.inode import count_subdirectories, remove_inode, touch_directory
 from fs3.meta.store.path_resolve import PathResolver
 from fs3.meta.types import ROOT_INODE_ID, PathAt
 
@@ -41,4 +41,5 @@ class RmdirOp:
             raise fs_error(errno.ENOTEMPTY, f"directory {located.name!r} is not empty")
         remove_dir_entry(txn, parent.inode_id, located.name)
         remove_inode(txn, victim)
+        count_subdirectories(txn, parent.inode_id, -1)
         touch_directory(txn, parent, self._ctx.now_ns)

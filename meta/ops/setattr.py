@@ -8,6 +8,9 @@ file's group drops the setgid bit; explicit times need the owner or root
 (EPERM), setting both times to now needs the owner, root or write
 permission (EACCES). Changing the owner or group of a non-directory drops
 setuid (and setgid if group-executable), as does a truncate by non-root.
+A mode change by a non-owner is allowed only when it just clears setuid
+and/or setgid and the caller may write the file: Linux's
+file_remove_privs on write/truncate, which a FUSE kernel sends as a chmod.
 Any change sets ctime; a truncate also sets mtime.
 
 A shrinking truncate returns a `ChunkTrim`: the chunks past the new end
@@ -39,6 +42,12 @@ def _drop_setid_bits(mode: int) -> int:
     if mode & (SETGID_BIT | _GROUP_EXEC) == SETGID_BIT | _GROUP_EXEC:
         mode &= ~SETGID_BIT
     return mode
+
+
+def _only_clears_setid_bits(mode: int, wanted_mode: int) -> bool:
+    """`wanted_mode` is `mode` with setuid and/or setgid cleared, and nothing else changed."""
+    cleared = mode & ~wanted_mode
+    return wanted_mode != mode and wanted_mode & ~mode == 0 and cleared & ~(SETUID_BIT | SETGID_BIT) == 0
 
 
 class SetattrOp:
@@ -84,7 +93,8 @@ class SetattrOp:
             if not (user.uid == inode.uid and (user.in_group(wanted.gid) or wanted.gid == inode.gid)):
                 raise fs_error(errno.EPERM, f"uid {user.uid} may not set group {wanted.gid} on {inode.inode_id}")
         if wanted.mode is not None and not is_owner_or_root(user, inode):
-            raise fs_error(errno.EPERM, f"uid {user.uid} does not own inode {inode.inode_id} (chmod)")
+            if not (_only_clears_setid_bits(inode.mode, wanted.mode) and has_access(user, inode, MAY_WRITE)):
+                raise fs_error(errno.EPERM, f"uid {user.uid} does not own inode {inode.inode_id} (chmod)")
         if wanted.changes_times:
             if wanted.atime_now and wanted.mtime_now:
                 if not is_owner_or_root(user, inode) and not has_access(user, inode, MAY_WRITE):

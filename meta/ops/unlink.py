@@ -38,5 +38,5 @@ class UnlinkOp:
         if victim.is_directory:
             raise fs_error(errno.EISDIR, f"{located.name!r} is a directory")
         remove_dir_entry(txn, parent.inode_id, located.name)
-        drop_link(txn, victim, self._ctx.now_ns)
+        await drop_link(txn, victim, self._ctx.now_ns)
         touch_directory(txn, parent, self._ctx.now_ns)

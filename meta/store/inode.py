@@ -7,9 +7,12 @@ Value format 1 (little-endian):
     u32 chunk_size, u32 stripe_size, u32 first_chain, u64 seed] |
     u16 symlink_len | symlink bytes
 
-Directories keep their times also in a DTIM key (see keys.py): `load`
-overlays them, read as a snapshot so hot parents do not conflict;
-`touch_directory` updates them with a blind write.
+Directories keep their times also in a DTIM key and their count of
+subdirectories in a DSUB counter (see keys.py): `load` overlays both (nlink
+= 2 + subdirectories), read as snapshots so hot parents do not conflict;
+`touch_directory` updates the times with a blind write, and
+`count_subdirectories` the counter with an atomic add. The nlink stored in
+a directory's INOD value means nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ __all__ = [
     "store_inode",
     "remove_inode",
     "touch_directory",
+    "count_subdirectories",
+    "add_directory_times_and_nlink",
 ]
 
 _FORMAT = 1
@@ -38,6 +43,9 @@ _HEADER = struct.Struct("<BQBIIIIQqqqQIB")
 _LAYOUT = struct.Struct("<IIIIIQ")
 _SYMLINK_LEN = struct.Struct("<H")
 _TIMES = struct.Struct("<Bqqq")
+_COUNT = struct.Struct("<q")
+# a directory's own entry in its parent plus its '.'
+_DIRECTORY_BASE_NLINK = 2
 
 
 def encode_inode(inode: Inode) -> bytes:
@@ -126,13 +134,17 @@ async def load_inode(
     inode = decode_inode(value)
     assert inode.inode_id == inode_id, "inode stored under the wrong key"
     if inode.is_directory and with_times:
-        inode = await add_directory_times(txn, inode)
+        inode = await add_directory_times_and_nlink(txn, inode)
     return inode
 
 
-async def add_directory_times(txn: Transaction, directory: Inode) -> Inode:
-    """`directory` with its times from the DTIM key (a snapshot read)."""
+async def add_directory_times_and_nlink(txn: Transaction, directory: Inode) -> Inode:
+    """`directory` with its times from the DTIM key and nlink from the DSUB counter (snapshot reads)."""
     assert directory.is_directory
+    count = await txn.get(keys.subdir_count_key(directory.inode_id), snapshot=True)
+    subdirectories = 0 if count is None else _COUNT.unpack(count)[0]
+    assert subdirectories >= 0, f"directory {directory.inode_id} counts {subdirectories} subdirectories"
+    directory = dataclasses.replace(directory, nlink=_DIRECTORY_BASE_NLINK + subdirectories)
     times = await txn.get(keys.dir_times_key(directory.inode_id), snapshot=True)
     if times is None:
         return directory
@@ -168,6 +180,7 @@ def remove_inode(txn: Transaction, inode: Inode) -> None:
     txn.clear_range(*keys.xattr_range(inode.inode_id))
     if inode.is_directory:
         txn.clear(keys.dir_times_key(inode.inode_id))
+        txn.clear(keys.subdir_count_key(inode.inode_id))
 
 
 def touch_directory(txn: Transaction, directory: Inode, now_ns: int) -> None:
@@ -181,3 +194,9 @@ def touch_directory(txn: Transaction, directory: Inode, now_ns: int) -> None:
         keys.dir_times_key(directory.inode_id),
         _TIMES.pack(_FORMAT, directory.atime_ns, max(now_ns, directory.mtime_ns), max(now_ns, directory.ctime_ns)),
     )
+
+
+def count_subdirectories(txn: Transaction, directory_id: int, delta: int) -> None:
+    """A directory gained (+1) or lost (-1) a subdirectory: an atomic add, no conflict."""
+    assert delta in (-1, 1)
+    txn.atomic_add(keys.subdir_count_key(directory_id), delta)

@@ -8,6 +8,7 @@ Directory entries sort by parent then name, so a listing is one range read.
 |--------|---------------------------------------|------------------------------|
 | INOD   | INOD + inode_id                       | inode (store/inode.py)       |
 | DTIM   | DTIM + inode_id                       | directory atime/mtime/ctime  |
+| DSUB   | DSUB + inode_id                       | subdirectory count (i64 LE)  |
 | DENT   | DENT + parent_id + name               | dir entry (store/dir_entry)  |
 | SESS   | SESS + inode_id + session_id          | write session (store/session)|
 | GCQU   | GCQU + inode_id                       | removed file to GC (gc_queue)|
@@ -21,6 +22,9 @@ Directory entries sort by parent then name, so a listing is one range read.
 Directory times live in their own key so that entry changes can update a
 parent's mtime with a blind write (no read conflict on a hot directory);
 the inode key itself only changes on rare operations (rename, chmod, rmdir).
+For the same reason a directory's count of subdirectories (its nlink is 2
+plus that count) is a counter changed by atomic adds: concurrent mkdirs in
+one directory do not conflict.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from fs3.kv.interface import prefix_range
 __all__ = [
     "INODE_PREFIX",
     "DIR_TIMES_PREFIX",
+    "SUBDIR_COUNT_PREFIX",
     "DIR_ENTRY_PREFIX",
     "SESSION_PREFIX",
     "GC_QUEUE_PREFIX",
@@ -39,6 +44,7 @@ __all__ = [
     "IDEMPOTENCE_PREFIX",
     "inode_key",
     "dir_times_key",
+    "subdir_count_key",
     "dir_entry_key",
     "dir_entry_range",
     "dir_entry_name",
@@ -67,6 +73,7 @@ __all__ = [
 
 INODE_PREFIX = b"INOD"
 DIR_TIMES_PREFIX = b"DTIM"
+SUBDIR_COUNT_PREFIX = b"DSUB"
 DIR_ENTRY_PREFIX = b"DENT"
 SESSION_PREFIX = b"SESS"
 GC_QUEUE_PREFIX = b"GCQU"
@@ -87,6 +94,10 @@ def inode_key(inode_id: int) -> bytes:
 
 def dir_times_key(inode_id: int) -> bytes:
     return DIR_TIMES_PREFIX + _U64.pack(inode_id)
+
+
+def subdir_count_key(inode_id: int) -> bytes:
+    return SUBDIR_COUNT_PREFIX + _U64.pack(inode_id)
 
 
 def dir_entry_key(parent_id: int, name: bytes) -> bytes:

@@ -7,7 +7,7 @@ import errno
 from fs3.errors import fs_error
 from fs3.meta.config import MetaConfig
 
-__all__ = ["DOT_NAMES", "check_name", "check_path", "split_path"]
+__all__ = ["DOT_NAMES", "check_name", "check_path", "check_symlink_target", "split_path"]
 
 DOT_NAMES = (b".", b"..")
 
@@ -42,6 +42,21 @@ def check_path(path: bytes, config: MetaConfig) -> None:
             raise fs_error(
                 errno.ENAMETOOLONG, f"path component of {len(component)} bytes > {config.name_bytes_max}"
             )
+
+
+def check_symlink_target(target: bytes, config: MetaConfig) -> None:
+    """A symlink's content: any bytes but NUL within PATH_MAX. Its components may be longer
+    than NAME_MAX (as on Linux): they only matter when a path walk follows the link.
+
+    Raises:
+        Fs3Error: ENOENT if empty, EINVAL for NUL, ENAMETOOLONG past path_bytes_max.
+    """
+    if not target:
+        raise fs_error(errno.ENOENT, "empty symlink target")
+    if b"\x00" in target:
+        raise fs_error(errno.EINVAL, f"symlink target {target[:64]!r} contains NUL")
+    if len(target) > config.path_bytes_max:
+        raise fs_error(errno.ENAMETOOLONG, f"symlink target of {len(target)} bytes > {config.path_bytes_max}")
 
 
 def split_path(path: bytes) -> list[bytes]:

@@ -21,7 +21,7 @@ from fs3.errors import Fs3Error, StatusCode, fs_error
 from fs3.kv.interface import Transaction
 from fs3.meta.config import MetaConfig
 from fs3.meta.store.dir_entry import load_dir_entry
-from fs3.meta.store.inode import add_directory_times, load_inode
+from fs3.meta.store.inode import add_directory_times_and_nlink, load_inode
 from fs3.meta.store.names import check_path, split_path
 from fs3.meta.store.permission import MAY_EXEC, check_access
 from fs3.meta.types import ROOT_INODE_ID, DirEntry, Inode, PathAt, UserInfo
@@ -108,7 +108,7 @@ class PathResolver:
                 raise fs_error(errno.ENOTDIR, f"inode {inode.inode_id} is not a directory")
             if name in (b"", b".") and inode.is_directory:
                 # the walked directory itself, loaded without its times
-                inode = await add_directory_times(self._txn, inode)
+                inode = await add_directory_times_and_nlink(self._txn, inode)
             return inode
         raise AssertionError("symlink hop count exceeds symlink_follow_max without ELOOP")
 
@@ -191,6 +191,9 @@ class PathResolver:
             raise fs_error(errno.ELOOP, f"more than {self._config.symlink_follow_max} symlinks in one path")
         target = symlink.symlink_target
         assert target, "stored symlinks have a target"
+        if any(len(component) > self._config.name_bytes_max for component in split_path(target)):
+            # stored as given (Linux allows it); walking it is what fails
+            raise fs_error(errno.ENAMETOOLONG, f"symlink {symlink.inode_id} holds a component longer than NAME_MAX")
         return target
 
     async def _symlink_start(self, directory: Inode, target: bytes) -> Inode:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -36,6 +37,20 @@ def _errno_of(call, *args, **kwargs) -> int:
     with pytest.raises(OSError) as caught:
         call(*args, **kwargs)
     return caught.value.errno
+
+
+_ERRNO_HELPER = (
+    "import errno, os, stat, sys\n"
+    "def code(call, *args):\n"
+    "    try: call(*args)\n"
+    "    except OSError as error: return error.errno\n"
+    "    return 0\n"
+)
+
+
+def _as_nobody(script: str) -> list[str]:
+    """Run a Python script as nobody (with `code(call, *args)` -> errno or 0); its printed words."""
+    return _run("/usr/bin/python3", "-c", _ERRNO_HELPER + script, user=NOBODY).stdout.split()
 
 
 def _let_others_reach(mount) -> None:
@@ -199,7 +214,145 @@ def test_mkfifo_and_mknod_regular(mount):
     assert stat.S_ISREG(info.st_mode) and info.st_size == 0 and stat.S_IMODE(info.st_mode) == 0o600
     (mount.path / "plain").write_bytes(b"data")
     assert (mount.path / "plain").read_bytes() == b"data"
-    assert _errno_of(os.mknod, mount.path / "char", 0o600 | stat.S_IFCHR, os.makedev(1, 3)) == errno.EOPNOTSUPP
+
+
+def test_device_and_socket_nodes_are_names_with_attributes(mount):
+    """pjdfstest (mknod/*, chmod/00, rename/*, unlink/00 ... with block, char and socket files):
+    device nodes keep their number, are never opened as devices (the mount is nodev: EACCES),
+    only root makes them; a unix socket bound on the mount works within this kernel."""
+    _let_others_reach(mount)
+    folder = mount.path / "nodes"
+    folder.mkdir(mode=0o777)
+    os.chmod(folder, 0o777)
+    os.mknod(folder / "char", 0o640 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mknod(folder / "block", 0o600 | stat.S_IFBLK, os.makedev(7, 9))
+    char, block = os.lstat(folder / "char"), os.lstat(folder / "block")
+    assert stat.S_ISCHR(char.st_mode) and stat.S_IMODE(char.st_mode) == 0o640 and char.st_rdev == os.makedev(1, 3)
+    assert stat.S_ISBLK(block.st_mode) and block.st_rdev == os.makedev(7, 9)
+    assert _errno_of(open, folder / "char", "rb") == errno.EACCES
+    before = os.lstat(folder / "char").st_ctime_ns
+    time.sleep(0.01)
+    os.chmod(folder / "char", 0o600)
+    os.chown(folder / "char", NOBODY, NOBODY)
+    after = os.lstat(folder / "char")
+    assert (after.st_uid, stat.S_IMODE(after.st_mode)) == (NOBODY, 0o600) and after.st_ctime_ns > before
+    os.rename(folder / "char", folder / "char2")
+    assert os.lstat(folder / "char2").st_rdev == os.makedev(1, 3)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(folder / "sock"))
+        server.listen(1)
+        assert stat.S_ISSOCK(os.lstat(folder / "sock").st_mode)
+        assert _errno_of(open, folder / "sock", "rb") == errno.ENXIO
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
+            peer.connect(str(folder / "sock"))
+            accepted, _address = server.accept()
+            with accepted:
+                peer.sendall(b"over the mount")
+                assert accepted.recv(64) == b"over the mount"
+    assert _as_nobody(f"folder = {str(folder)!r}\n"
+                      "print(code(os.mknod, folder + '/c', 0o600 | stat.S_IFCHR, os.makedev(1, 3)),"
+                      " code(os.mknod, folder + '/s', 0o600 | stat.S_IFSOCK))\n") == [str(errno.EPERM), "0"]
+    assert sorted(os.listdir(folder)) == ["block", "char2", "s", "sock"]
+    for name in ("block", "char2", "s", "sock"):
+        os.unlink(folder / name)
+    os.rmdir(folder)
+
+
+def test_directory_link_count_is_two_plus_subdirectories(mount):
+    """pjdfstest rename/24.t (and tools that use st_nlink of directories): mkdir, rmdir and
+    rename of directories keep their parents' link counts."""
+    top = mount.path / "nlink"
+    (top / "a" / "x").mkdir(parents=True)
+    (top / "b").mkdir()
+    (top / "a" / "file").write_bytes(b"")
+    assert [os.stat(top / name).st_nlink for name in ("", "a", "b", "a/x")] == [4, 3, 2, 2]
+    os.rename(top / "a" / "x", top / "b" / "x")
+    assert (os.stat(top / "a").st_nlink, os.stat(top / "b").st_nlink) == (2, 3)
+    os.rename(top / "b", top / "a" / "b")
+    assert (os.stat(top).st_nlink, os.stat(top / "a").st_nlink) == (3, 3)
+    os.rmdir(top / "a" / "b" / "x")
+    assert os.stat(top / "a" / "b").st_nlink == 2
+
+
+def test_write_by_non_owner_clears_setuid_and_ftruncate_needs_only_the_descriptor(mount):
+    """pjdfstest chmod/12.t: a write by someone else drops setuid/setgid (the kernel sends that
+    as a chmod); ftruncate/00.t: ftruncate through a descriptor opened for writing works even
+    when the file's mode (here 0, set at create) grants nothing."""
+    _let_others_reach(mount)
+    folder = mount.path / "setid"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    for mode in (0o4777, 0o2777, 0o6777):
+        target = folder / f"f{mode:o}"
+        target.write_bytes(b"")
+        os.chmod(target, mode)
+        assert _as_nobody(f"fd = os.open({str(target)!r}, os.O_RDWR)\n"
+                          "os.write(fd, b'x')\n"
+                          "print(oct(stat.S_IMODE(os.fstat(fd).st_mode)))\n") == ["0o777"]
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o777 and target.read_bytes() == b"x"
+    assert _as_nobody(f"fd = os.open({str(folder / 'mode0')!r}, os.O_CREAT | os.O_RDWR, 0)\n"
+                      "os.write(fd, b'12345')\n"
+                      "print(code(os.ftruncate, fd, 2), os.fstat(fd).st_size, oct(os.fstat(fd).st_mode & 0o777))\n"
+                      f"print(code(os.truncate, {str(folder / 'mode0')!r}, 1))\n") == ["0", "2", "0o0",
+                                                                                       str(errno.EACCES)]
+    assert (folder / "mode0").read_bytes() == b"12"
+
+
+def test_directory_readable_but_not_searchable_lists(mount):
+    """pjdfstest open/06.t: opening (and listing) a directory needs read permission on it,
+    not search permission: mode 0o477 lets its owner list it, 0o277 does not."""
+    _let_others_reach(mount)
+    folder = mount.path / "listable"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    (folder / "inside").mkdir()
+    (folder / "inside" / "entry").write_bytes(b"")
+    os.chown(folder / "inside", NOBODY, NOBODY)
+    inside = str(folder / "inside")
+    os.chmod(inside, 0o477)
+    assert _as_nobody(f"print(os.listdir({inside!r}))") == ["['entry']"]
+    os.chmod(inside, 0o277)
+    assert _as_nobody(f"print(code(os.listdir, {inside!r}))") == [str(errno.EACCES)]
+
+
+def test_symlink_target_may_hold_a_component_longer_than_name_max(mount):
+    """pjdfstest symlink/02.t: only the link's own name is limited to NAME_MAX; its target is
+    any text within PATH_MAX (following it fails with ENAMETOOLONG)."""
+    target = "n" * 256
+    os.symlink(target, mount.path / "long-target")
+    assert os.readlink(mount.path / "long-target") == target
+    assert _errno_of(os.stat, mount.path / "long-target") == errno.ENAMETOOLONG
+    assert _errno_of(os.symlink, "x", mount.path / ("n" * 256)) == errno.ENAMETOOLONG
+    os.unlink(mount.path / "long-target")
+
+
+def test_unlinked_open_files_stay_usable_until_closed(mount):
+    """pjdfstest unlink/14.t: a file unlinked (or replaced by rename) while open is still
+    there for its descriptors: fstat says nlink 0, reads and writes work, also through a
+    read-only descriptor after the GC has had time to run (gc_interval_s is 1 s)."""
+    folder = mount.path / "unlinked"
+    folder.mkdir()
+    path = folder / "f"
+    with open(path, "w+b") as writer:
+        writer.write(b"Hello, World!")
+        os.unlink(path)
+        assert os.fstat(writer.fileno()).st_nlink == 0
+        writer.write(b" more")
+        writer.flush()
+        assert os.pread(writer.fileno(), 18, 0) == b"Hello, World! more"
+    data = os.urandom(3 * MiB)
+    (folder / "kept").write_bytes(data)
+    (folder / "new").write_bytes(b"replacement")
+    with open(folder / "kept", "rb") as reader, open(folder / "other", "wb") as unrelated:
+        os.rename(folder / "new", folder / "kept")
+        assert os.fstat(reader.fileno()).st_nlink == 0
+        time.sleep(3)  # several GC passes
+        assert reader.read() == data
+        os.unlink(folder / "kept")
+        os.unlink(folder / "other")
+        assert os.fstat(unrelated.fileno()).st_nlink == 0
+    assert os.listdir(folder) == []
+    os.rmdir(folder)
 
 
 # ---- extended attributes -----------------------------------------------------------------

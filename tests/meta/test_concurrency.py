@@ -1,6 +1,8 @@
 """Goal: several metadata operators on one KV store keep the namespace exact
-under concurrency: no lost or duplicated entries, exact link counts, no
-cycles, no orphans.
+under concurrency: no lost or duplicated entries, exact link counts (of
+files and, through the subdirectory counters, of directories), no cycles,
+no unreachable inodes but unlinked files still open for writing (nlink 0,
+queued for GC).
 
 Method: two MetaOperator instances (like two metadata services) share one
 engine - the memory KV, or one SQLite file opened by two engines - and run
@@ -20,7 +22,7 @@ from fs3.meta.flags import O_CREAT, O_EXCL, O_WRONLY, RENAME_EXCHANGE
 from fs3.errors import Fs3Error
 from fs3.meta.store import keys
 from fs3.meta.store.gc_queue import list_gc_records
-from fs3.meta.store.inode import decode_inode
+from fs3.meta.store.inode import decode_inode, load_inode
 
 from tests.meta.helpers import CONFIG, ROOT, async_test, names, new_operator, path
 
@@ -87,9 +89,12 @@ async def check_namespace(engine: KvEngine, *, initial_files: int) -> None:
     async def body(txn: Transaction):
         inode_rows = await txn.get_range(*keys_range(keys.INODE_PREFIX))
         entry_rows = await txn.get_range(*keys_range(keys.DIR_ENTRY_PREFIX))
-        return inode_rows, entry_rows, await list_gc_records(txn)
+        directories = [decode_inode(row.value) for row in inode_rows]
+        directories = [inode for inode in directories if inode.is_directory]
+        nlinks = {directory.inode_id: (await load_inode(txn, directory.inode_id)).nlink for directory in directories}
+        return inode_rows, entry_rows, await list_gc_records(txn), nlinks
 
-    inode_rows, entry_rows, gc_records = await run_transaction(engine, body)
+    inode_rows, entry_rows, gc_records, directory_nlinks = await run_transaction(engine, body)
     inodes = {inode.inode_id: inode for inode in (decode_inode(row.value) for row in inode_rows)}
     children: dict[int, list[int]] = {}
     for row in entry_rows:
@@ -116,12 +121,19 @@ async def check_namespace(engine: KvEngine, *, initial_files: int) -> None:
                 link_counts[child_id] = link_counts.get(child_id, 0) + 1
     assert not pending
     reachable = seen_directories | set(link_counts)
-    assert reachable == set(inodes), f"orphans: {set(inodes) - reachable}"
+    queued = {record.inode_id for record in gc_records}
+    orphans = set(inodes) - reachable
+    for inode_id in orphans:  # unlinked while open for writing: kept for the writer until the GC
+        assert inodes[inode_id].nlink == 0 and not inodes[inode_id].is_directory and inode_id in queued, \
+            f"unreachable inode {inodes[inode_id]}"
     for inode_id, count in link_counts.items():
         assert inodes[inode_id].nlink == count, f"inode {inode_id} nlink {inodes[inode_id].nlink} != {count}"
-    files = [inode for inode in inodes.values() if not inode.is_directory]
+    for directory_id in seen_directories:
+        subdirectories = sum(inodes[child].is_directory for child in children.get(directory_id, []))
+        assert directory_nlinks[directory_id] == 2 + subdirectories, f"directory {directory_id} nlink"
+    files = [inode for inode in inodes.values() if not inode.is_directory and inode.nlink > 0]
     assert len(files) + len(gc_records) == initial_files
-    assert not {record.inode_id for record in gc_records} & set(inodes)
+    assert not queued & reachable
 
 
 def keys_range(prefix: bytes) -> tuple[bytes, bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import stat
 
 from fs3.kv.interface import run_transaction
 from fs3.meta.fsck import check_namespace
@@ -24,8 +25,9 @@ async def _namespace():
     await operator.link(ROOT, path("/a/f"), path("/a/b/g"))
     await operator.symlink(ROOT, path("/s"), b"/a/f")
     await operator.setxattr(ROOT, path("/a/f"), b"user.k", b"v", 0)
-    await operator.create(ROOT, path("/gone"), 0o644)
-    await operator.unlink(ROOT, path("/gone"))  # queued for GC
+    gone = await operator.create(ROOT, path("/gone"), 0o644)  # open for writing (a session)
+    await operator.unlink(ROOT, path("/gone"))  # queued for GC, kept while its writer has it open
+    operator.test_gone = gone  # type: ignore[attr-defined]
     return operator, created.inode
 
 
@@ -45,9 +47,11 @@ async def test_a_namespace_made_by_operations_is_clean():
     operator, _file = await _namespace()
     report = await _check(operator)
     assert report.clean, report.problems
-    assert (report.inodes, report.directories, report.files, report.symlinks) == (5, 3, 1, 1)
-    assert (report.entries, report.gc_queued) == (5, 1)
-    assert (await operator.fsck(ROOT)).clean
+    assert (report.inodes, report.directories, report.files, report.symlinks) == (6, 3, 2, 1)
+    assert (report.entries, report.gc_queued, report.unlinked_open) == (5, 1, 1)
+    gone = operator.test_gone
+    await operator.close(ROOT, gone.inode.inode_id, 0, gone.session_id)  # the last writer closes
+    assert (await operator.fsck(ROOT)).clean  # the inode waits for the GC, which deletes it with its chunks
 
 
 @async_test
@@ -110,10 +114,13 @@ async def test_inode_pages_states_and_gc_queue():
         if not page.more:
             break
         after = page.inodes[-1].inode_id
-    assert len(seen) == len(set(seen)) == 5 and ROOT_INODE_ID in seen
+    assert len(seen) == len(set(seen)) == 6 and ROOT_INODE_ID in seen  # incl. the unlinked open file
+    closed = await operator.mknod(ROOT, path("/closed"), stat.S_IFREG | 0o644)  # no write session
+    await operator.unlink(ROOT, path("/closed"))
     records, more = await operator.list_gc_queue(ROOT, None, 10)
-    assert len(records) == 1 and not more
-    states = await operator.check_inodes(ROOT, [file.inode_id, records[0].inode_id, 777777])
-    assert [state.name for state in states] == ["LIVE", "GC_QUEUED", "MISSING"]
+    assert {record.inode_id for record in records} == {operator.test_gone.inode.inode_id, closed.inode_id}
+    states = await operator.check_inodes(ROOT, [file.inode_id, closed.inode_id, operator.test_gone.inode.inode_id,
+                                                777777])
+    assert [state.name for state in states] == ["LIVE", "GC_QUEUED", "LIVE", "MISSING"]
     with raises_errno(errno.EINVAL):
         await operator.check_inodes(ROOT, list(range(1, operator._config.inspect_page_max + 2)))

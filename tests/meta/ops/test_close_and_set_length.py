@@ -27,11 +27,12 @@ async def test_close_settles_length_and_removes_session() -> None:
 
 
 @async_test
-async def test_close_after_unlink_clears_session() -> None:
+async def test_close_after_unlink_settles_the_orphan_and_clears_session() -> None:
     operator = await new_operator()
     opened = await operator.create(ROOT, path("/f"), 0o644, O_CREAT | O_WRONLY)
     await operator.unlink(ROOT, path("/f"))
-    assert await operator.close(ROOT, opened.inode.inode_id, 0, opened.session_id, wrote=True, length_hint=5) is None
+    closed = await operator.close(ROOT, opened.inode.inode_id, 0, opened.session_id, wrote=True, length_hint=5)
+    assert closed is not None and closed.nlink == 0 and closed.length == 5
     sessions = await run_transaction(operator.test_engine, lambda txn: list_sessions(txn, opened.inode.inode_id))
     assert sessions == []
 

@@ -20,7 +20,7 @@ async def test_mkdir_sets_fields_and_touches_parent() -> None:
     assert created.inode_type == InodeType.DIRECTORY
     assert created.mode == 0o7750
     assert created.parent == ROOT_INODE_ID
-    assert created.nlink == 1
+    assert created.nlink == 2
     assert created.atime_ns == created.mtime_ns == created.ctime_ns == clock.now_ns()
     assert created.layout == operator._config.default_layout
     root = await operator.stat(ROOT, path("/"))
@@ -95,3 +95,39 @@ async def test_directories_and_files_inherit_layout() -> None:
         assert 0 <= file_layout.first_chain_index < 16
         first_chains.add(file_layout.first_chain_index)
     assert len(first_chains) > 3, "files should start on different chains"
+
+
+@async_test
+async def test_directory_nlink_counts_subdirectories() -> None:
+    """A directory's nlink is 2 + its subdirectories, through mkdir, rmdir, rename, exchange and the trash."""
+    from fs3.meta.flags import RENAME_EXCHANGE
+
+    operator = await new_operator()
+
+    async def nlink(text: str) -> int:
+        return (await operator.stat(ROOT, path(text))).nlink
+
+    assert await nlink("/") == 2
+    await operator.mkdir(ROOT, path("/a"), 0o755)
+    await operator.mkdir(ROOT, path("/b"), 0o755)
+    await operator.mkdir(ROOT, path("/a/x/y"), 0o755, recursive=True)
+    await operator.create(ROOT, path("/a/f"), 0o644, O_CREAT | O_WRONLY)  # files do not count
+    assert (await nlink("/"), await nlink("/a"), await nlink("/a/x"), await nlink("/a/x/y")) == (4, 3, 3, 2)
+    await operator.rename(ROOT, path("/a/x"), path("/b/x"))  # across parents
+    assert (await nlink("/a"), await nlink("/b")) == (2, 3)
+    await operator.rename(ROOT, path("/b/x"), path("/b/z"))  # within one parent
+    assert await nlink("/b") == 3
+    await operator.mkdir(ROOT, path("/a/empty"), 0o755)
+    await operator.rename(ROOT, path("/b/z"), path("/a/empty"))  # replaces an empty directory
+    assert (await nlink("/a"), await nlink("/b")) == (3, 2)
+    await operator.rename(ROOT, path("/a/empty"), path("/b/f2"))
+    await operator.create(ROOT, path("/a/g"), 0o644, O_CREAT | O_WRONLY)
+    await operator.rename(ROOT, path("/b/f2"), path("/a/g"), RENAME_EXCHANGE)  # a directory and a file swap
+    assert (await nlink("/a"), await nlink("/b")) == (3, 2)
+    listed = await operator.readdir(ROOT, path("/"), with_inodes=True)
+    assert {entry.name: inode.nlink for entry, inode in zip(listed.entries, listed.inodes)} == {b"a": 3, b"b": 2}
+    await operator.remove_tree_to_trash(ROOT, path("/a/g"), 3600)
+    assert await nlink("/a") == 2 and await nlink("/trash/0") == 3 and await nlink("/") == 5
+    await operator.unlink(ROOT, path("/b/f2"))
+    await operator.rmdir(ROOT, path("/b"))
+    assert await nlink("/") == 4

@@ -3,7 +3,7 @@ a `more` flag, optionally with inodes; errors for non-directories and no read pe
 
 import errno
 
-from fs3.meta import InodeType
+from fs3.meta import InodeType, SetAttributes
 from fs3.meta.flags import O_CREAT, O_WRONLY
 
 from tests.meta.helpers import ALICE, ROOT, async_test, expect_errno_unchanged, names, new_operator, path
@@ -40,3 +40,23 @@ async def test_readdir_errors() -> None:
     await expect_errno_unchanged(operator, errno.EACCES, operator.readdir(ALICE, path("/secret")))
     await expect_errno_unchanged(operator, errno.EACCES, operator.readdir(ALICE, path("/l")))
     assert (await operator.readdir(ROOT, path("/l"))).entries == ()
+
+
+@async_test
+async def test_readdir_by_inode_id_needs_read_permission_only() -> None:
+    """An open directory handle lists by inode id: a directory with r but no x lists
+    (opendir on Linux needs search permission on the way, not on the directory itself)."""
+    operator = await new_operator(root_mode=0o777)
+    directory = await operator.mkdir(ALICE, path("/d"), 0o755)
+    await operator.create(ALICE, path("/d/f"), 0o644, O_CREAT | O_WRONLY)
+    await operator.setattr(ALICE, path("/d"), SetAttributes(mode=0o400))
+    listed = await operator.readdir(ALICE, directory.inode_id)
+    assert [entry.name for entry in listed.entries] == [b"f"]
+    assert [entry.name for entry in (await operator.readdir(ALICE, path("/d"))).entries] == [b"f"]
+    # "." inside the directory is a lookup in it: that needs search permission
+    await expect_errno_unchanged(operator, errno.EACCES, operator.readdir(ALICE, path(".", parent=directory.inode_id)))
+    await operator.setattr(ALICE, path("/d"), SetAttributes(mode=0o300))
+    await expect_errno_unchanged(operator, errno.EACCES, operator.readdir(ALICE, directory.inode_id))
+    file = await operator.stat(ROOT, path("/d/f"))
+    await expect_errno_unchanged(operator, errno.ENOTDIR, operator.readdir(ROOT, file.inode_id))
+    await expect_errno_unchanged(operator, errno.ENOENT, operator.readdir(ROOT, 999_999))

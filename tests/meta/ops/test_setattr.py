@@ -108,3 +108,20 @@ async def test_truncate_by_non_root_drops_setuid() -> None:
     operator = await new_operator()
     inode = await _alice_file(operator, 0o4755)
     assert (await operator.setattr(ALICE, inode.inode_id, SetAttributes(length=0))).inode.mode == 0o755
+
+
+@async_test
+async def test_writer_who_is_not_the_owner_may_only_clear_setid_bits() -> None:
+    """Linux's file_remove_privs on a write by a non-owner reaches fs3 as a chmod (through FUSE):
+    allowed when it only clears setuid/setgid and the caller may write, EPERM otherwise."""
+    operator = await new_operator()
+    inode = await _alice_file(operator, 0o6777)
+    cleared = await operator.setattr(BOB, inode.inode_id, SetAttributes(mode=0o0777))
+    assert cleared.inode.mode == 0o777
+    await operator.setattr(ALICE, inode.inode_id, SetAttributes(mode=0o4777))
+    await expect_errno_unchanged(operator, errno.EPERM, operator.setattr(BOB, inode.inode_id, SetAttributes(mode=0o4777)))
+    await expect_errno_unchanged(operator, errno.EPERM, operator.setattr(BOB, inode.inode_id, SetAttributes(mode=0o0775)))
+    await expect_errno_unchanged(operator, errno.EPERM, operator.setattr(BOB, inode.inode_id, SetAttributes(mode=0o6777)))
+    await operator.setattr(ALICE, inode.inode_id, SetAttributes(mode=0o4755))  # others may not write now
+    await expect_errno_unchanged(operator, errno.EPERM, operator.setattr(EVE, inode.inode_id, SetAttributes(mode=0o0755)))
+    assert (await operator.setattr(ALICE, inode.inode_id, SetAttributes(mode=0o0755))).inode.mode == 0o755

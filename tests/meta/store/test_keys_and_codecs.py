@@ -32,8 +32,9 @@ def test_dir_entries_of_one_parent_form_one_range() -> None:
 
 
 def test_prefixes_are_distinct() -> None:
-    prefixes = [keys.INODE_PREFIX, keys.DIR_TIMES_PREFIX, keys.DIR_ENTRY_PREFIX, keys.SESSION_PREFIX,
-                keys.GC_QUEUE_PREFIX, keys.INODE_ID_ALLOCATOR_PREFIX, keys.IDEMPOTENCE_PREFIX]
+    prefixes = [keys.INODE_PREFIX, keys.DIR_TIMES_PREFIX, keys.SUBDIR_COUNT_PREFIX, keys.DIR_ENTRY_PREFIX,
+                keys.SESSION_PREFIX, keys.GC_QUEUE_PREFIX, keys.INODE_ID_ALLOCATOR_PREFIX, keys.IDEMPOTENCE_PREFIX,
+                keys.XATTR_PREFIX, keys.CLIENT_PREFIX, keys.TRASH_PREFIX]
     assert len(set(prefixes)) == len(prefixes)
     assert all(len(prefix) == 4 for prefix in prefixes)
 
