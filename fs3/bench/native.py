@@ -136,7 +136,6 @@ def run_native_benchmark(
     size_bytes = size_mib * MiB
     block_bytes = block_kib * 1024
     assert block_bytes % 4096 == 0, "block size must be a multiple of 4 KiB for O_DIRECT"
-    owned = work_dir is None
     folder = tempfile.mkdtemp(prefix="fs3-bench-", dir=work_dir or os.environ.get("FS3_BENCH_DIR", "/var/tmp"))
     cluster = LocalCluster(
         Path(folder) / "cluster",
@@ -150,8 +149,7 @@ def run_native_benchmark(
         client = uvloop.run(_client_phase(cluster.mgmtd_address, cluster.token, size_bytes, block_bytes, depth))
     finally:
         cluster.down()
-        if owned:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)  # the bench's own scratch folder, also under --work-dir
     return {
         "size_mib": size_mib, "block_kib": block_kib, "depth": depth, "replication": replication,
         "disk": disk, "fs3": client,

@@ -108,3 +108,18 @@ def test_inspection_verbs_dump_inodes_fsck_gc_and_orphaned_chunks(cluster, tmp_p
     queue = json.loads(run_cli(cluster, "gc", "--wait", "--timeout", "60", "--json").stdout)
     assert queue == []
     assert json.loads(run_cli(cluster, "fsck", "--json").stdout)["problems"] == []
+
+
+def test_bench_runs_its_own_cluster_and_reports_ratios(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fs3.cli", "bench", "--size-mib", "32", "--work-dir", str(tmp_path), "--json"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["size_mib"] == 32 and report["replication"] == 1
+    assert report["fs3"]["write_mb_s"] > 0 and report["fs3"]["read_mb_s"] > 0 and report["fs3"]["stat_p50_us"] > 0
+    assert report["write_ratio"] > 0 and report["read_ratio"] > 0
+    assert list(tmp_path.iterdir()) == [], "the scratch cluster is removed"
