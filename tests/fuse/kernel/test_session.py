@@ -465,3 +465,19 @@ def _async(check):
         check(fake)
 
     return work
+
+
+def test_invalidate_notifications_are_unsolicited_messages(monkeypatch):
+    from fs3.client.fuse.kernel import runtime
+    from fs3.client.fuse.kernel.protocol import NOTIFY_DELETE_OUT, NOTIFY_INVAL_ENTRY_OUT, NOTIFY_INVAL_INODE_OUT
+
+    async def work(fake):
+        monkeypatch.setattr(runtime, "_session", fake.session)
+        kernel.invalidate_inode(5, attr_only=True)
+        assert await fake.receive() == (0, -2, NOTIFY_INVAL_INODE_OUT.pack(5, -1, 0))  # error field: the code
+        kernel.invalidate_entry(1, b"name")
+        assert await fake.receive() == (0, -3, NOTIFY_INVAL_ENTRY_OUT.pack(1, 4, 0) + b"name\0")
+        kernel.invalidate_entry(1, b"gone", deleted=9)
+        assert await fake.receive() == (0, -6, NOTIFY_DELETE_OUT.pack(1, 9, 4, 0) + b"gone\0")
+
+    _run(Ops(), work)
