@@ -50,6 +50,7 @@ __all__ = ["Session"]
 logger = logging.getLogger(__name__)
 
 _WRITE_PAYLOAD_START = IN_HEADER.size + WRITE_IN.size
+_UNKNOWN_LOGGED_MAX = 64  # distinct unimplemented opcodes logged once each
 _NO_REPLY = frozenset({Opcode.FORGET, Opcode.BATCH_FORGET, Opcode.INTERRUPT, Opcode.NOTIFY_REPLY})
 
 
@@ -119,6 +120,7 @@ class Session:
 
     def _finish(self) -> None:
         if self._finished is not None and not self._finished.done():
+            self._pause_reading()  # no request is read after this
             self._finished.set_result(None)
 
     async def _drain(self) -> None:
@@ -229,7 +231,7 @@ class Session:
             return None
         handler = HANDLERS.get(opcode)
         if handler is None:
-            if opcode not in self._unknown_logged:
+            if opcode not in self._unknown_logged and len(self._unknown_logged) < _UNKNOWN_LOGGED_MAX:
                 self._unknown_logged.add(opcode)
                 logger.info("opcode %s is not implemented: ENOSYS", _opcode_name(opcode))
             self._reply_error(request, errno.ENOSYS)
