@@ -1,13 +1,18 @@
-"""FUSE mount throughput: fs3's daemon against a trivial pyfuse3 passthrough, same disk, same run.
+"""FUSE mount throughput: fs3's daemon against a trivial passthrough, same disk, same run.
 
 Sequential 1 MiB writes (then fsync and close) and 1 MiB reads of one file,
 through (1) the fs3 FUSE mount of a scratch local cluster whose targets live
-in the work folder, and (2) a minimal pyfuse3 passthrough of a folder on the
-same disk (the cost of FUSE and Python alone). The page cache is dropped
-before each read pass (as root) so reads come from the disk. Rounds
-alternate the two; compare the ratios, not the absolute figures.
+in the work folder, and (2) a minimal passthrough of a folder on the same
+disk (the cost of FUSE and Python alone). The passthrough runs on our FUSE
+kernel layer (fs3.client.fuse.kernel), like fs3's daemon; with
+`--passthrough-layer pyfuse3` (if pyfuse3 is installed; it is no longer a
+dependency) the same code runs on pyfuse3 instead, to compare the layers.
+The page cache is dropped before each read pass (as root) so reads come
+from the disk. Rounds alternate the two; compare the ratios, not the
+absolute figures.
 
 Usage: python bench/fuse_bench.py [--size-mib 1024] [--rounds 2] [--replication 1] [--work-dir /var/tmp]
+                                  [--passthrough-layer kernel|pyfuse3]
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from pathlib import Path
 MIB = 1 << 20
 
 
-# ---- the trivial passthrough (run as `fuse_bench.py --serve-passthrough SOURCE MOUNTPOINT`) ----
-def serve_passthrough(source: str, mountpoint: str) -> None:
-    import pyfuse3
-    import pyfuse3.asyncio
+# ---- the trivial passthrough (run as `fuse_bench.py --serve-passthrough SOURCE MOUNTPOINT LAYER`) ----
+def serve_passthrough(source: str, mountpoint: str, layer: str) -> None:
+    if layer == "pyfuse3":
+        import pyfuse3
+        import pyfuse3.asyncio
 
-    pyfuse3.asyncio.enable()
+        pyfuse3.asyncio.enable()
+    else:
+        from fs3.client.fuse import kernel as pyfuse3  # the same surface: this code runs on either
 
     class Passthrough(pyfuse3.Operations):
         def __init__(self) -> None:
@@ -149,7 +157,7 @@ def wait_mounted(mountpoint: str, fstype: str, process: subprocess.Popen, timeou
         time.sleep(0.05)
 
 
-def run(size_mib: int, rounds: int, replication: int, work_dir: str) -> dict:
+def run(size_mib: int, rounds: int, replication: int, work_dir: str, passthrough_layer: str) -> dict:
     from fs3.client.fuse.mount_control import start_background, unmount
     from fs3.local.cluster import LocalCluster, LocalClusterSpec
 
@@ -167,7 +175,7 @@ def run(size_mib: int, rounds: int, replication: int, work_dir: str) -> dict:
         cluster.up(timeout_s=90)
         start_background(str(fs3_mount), [cluster.mgmtd_address], pid_file=folder / "fs3.pid")
         passthrough = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve-passthrough",
-                                        str(pass_source), str(pass_mount)])
+                                        str(pass_source), str(pass_mount), passthrough_layer])
         wait_mounted(str(pass_mount), "fuse", passthrough)
         for round_index in range(rounds):
             for name, mountpoint in (("fs3", fs3_mount), ("pass", pass_mount)):
@@ -190,19 +198,23 @@ def run(size_mib: int, rounds: int, replication: int, work_dir: str) -> dict:
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-passthrough":
-        serve_passthrough(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-passthrough":
+        serve_passthrough(sys.argv[2], sys.argv[3], sys.argv[4])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--replication", type=int, default=1)
     parser.add_argument("--work-dir", default=os.environ.get("FS3_BENCH_DIR", "/var/tmp"))
+    parser.add_argument("--passthrough-layer", choices=("kernel", "pyfuse3"), default="kernel",
+                        help="FUSE layer of the passthrough: ours (default) or pyfuse3, if installed")
     arguments = parser.parse_args()
-    report = run(arguments.size_mib, arguments.rounds, arguments.replication, arguments.work_dir)
+    report = run(arguments.size_mib, arguments.rounds, arguments.replication, arguments.work_dir,
+                 arguments.passthrough_layer)
     print(f"FUSE sequential 1 MiB, {arguments.size_mib} MiB file, replication {arguments.replication}, "
           f"best of {arguments.rounds} rounds")
-    print(f"  pyfuse3 passthrough  write {report['pass_write']:7.0f} MB/s   read {report['pass_read']:7.0f} MB/s")
+    label = f"passthrough ({arguments.passthrough_layer})"
+    print(f"  {label:<20} write {report['pass_write']:7.0f} MB/s   read {report['pass_read']:7.0f} MB/s")
     print(f"  fs3 FUSE mount       write {report['fs3_write']:7.0f} MB/s   read {report['fs3_read']:7.0f} MB/s")
     print(f"  ratio fs3/passthrough write {report['fs3_write'] / report['pass_write']:6.2f}x"
           f"      read {report['fs3_read'] / report['pass_read']:6.2f}x")

@@ -8,8 +8,10 @@ extra="${1:-}"
 
 if command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    # rsync and git: the FUSE tests copy trees with rsync -aHX and run git on the mount
-    packages=(python3 python3-venv python3-dev gcc pkg-config fuse3 libfuse3-dev rsync git)
+    # fuse3: fusermount3 (mounts by non-root users); the FUSE protocol itself is ours (no libfuse)
+    # gcc: tests/fuse/kernel compiles a probe of <linux/fuse.h>; rsync and git: the FUSE tests
+    # copy trees with rsync -aHX and run git on the mount
+    packages=(python3 python3-venv python3-dev gcc fuse3 rsync git)
     missing=()
     for package in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -28,7 +28,8 @@ class FuseConfig:
             readahead ahead of page-cache reads; 0 leaves the default 128 KiB).
         handles_max: open files and directories at once (EMFILE beyond).
         readdir_page_entries: entries fetched per READDIR call.
-        worker_tasks_max: pyfuse3 request tasks running at once.
+        worker_tasks_max: FUSE requests in flight at once (the kernel layer stops
+            reading /dev/fuse at this bound).
     """
 
     entry_timeout_s: float = 1.0

@@ -23,18 +23,14 @@ import os
 import signal
 import sys
 
-import pyfuse3
-import pyfuse3.asyncio
-
 from fs3.client.client import Fs3Client
+from fs3.client.fuse import kernel
 from fs3.client.fuse.config import FuseConfig
 from fs3.client.fuse.operations import Fs3Operations
 
 __all__ = ["MountOptions", "mount_options", "serve", "main"]
 
 logger = logging.getLogger("fs3.fuse")
-
-pyfuse3.asyncio.enable()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,9 +41,7 @@ class MountOptions:
 
 
 def mount_options(options: MountOptions, config: FuseConfig) -> set[str]:
-    """The libfuse mount options."""
-    # max_read: pyfuse3's init cannot set the session's max_read, which libfuse then
-    # refuses; the kernel's read size follows max_pages (1 MiB) instead.
+    """The mount options (libfuse's names; max_read follows the session's max_write, 1 MiB)."""
     result = {"fsname=fs3", "subtype=fs3"}
     if options.default_permissions:
         result.add("default_permissions")
@@ -84,7 +78,7 @@ async def serve(mountpoint: str, mgmtd_addresses: list[str], options: MountOptio
     operations = Fs3Operations(client, config)
     unmounted_by_us = False
     try:
-        pyfuse3.init(operations, mountpoint, mount_options(options, config))
+        kernel.init(operations, mountpoint, mount_options(options, config))
         loop = asyncio.get_running_loop()
         stop_requested = False
 
@@ -93,7 +87,7 @@ async def serve(mountpoint: str, mgmtd_addresses: list[str], options: MountOptio
             if not stop_requested:
                 stop_requested = True
                 logger.info("signal %d: unmounting %s", signal_number, mountpoint)
-                pyfuse3.terminate()
+                kernel.terminate()
 
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signal_number, request_stop, signal_number)
@@ -101,14 +95,14 @@ async def serve(mountpoint: str, mgmtd_addresses: list[str], options: MountOptio
         if config.kernel_read_ahead_bytes:
             loop.run_in_executor(None, set_kernel_read_ahead, mountpoint, config.kernel_read_ahead_bytes)
         try:
-            await pyfuse3.main(min_tasks=1, max_tasks=config.worker_tasks_max)
+            await kernel.main(max_tasks=config.worker_tasks_max)
         finally:
             for signal_number in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signal_number)
             await operations.release_all()
             # after fusermount -u / umount the kernel already unmounted; a second unmount is harmless
             unmounted_by_us = stop_requested
-            pyfuse3.close(unmount=True)
+            kernel.close(unmount=True)
     finally:
         await client.close()
     logger.info("fs3 on %s stopped (%s)", mountpoint, "unmounted" if unmounted_by_us else "unmounted externally")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import pyfuse3
+from fs3.client.fuse import kernel as pyfuse3  # our FUSE protocol layer, pyfuse3's surface
 
 from fs3.meta.types import ROOT_INODE_ID
 

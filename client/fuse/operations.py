@@ -20,7 +20,7 @@ import os
 import stat as stat_module
 import time
 
-import pyfuse3
+from fs3.client.fuse import kernel as pyfuse3  # our FUSE protocol layer, pyfuse3's surface
 
 from fs3._proto import common_pb2, meta_pb2
 from fs3.client.client import Fs3Client, _stat_from_inode

@@ -8,6 +8,7 @@ clean unmount fails.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 
@@ -21,10 +22,8 @@ def fuse_unavailable_reason() -> str | None:
         return "/dev/fuse is missing"
     if not os.access("/dev/fuse", os.R_OK | os.W_OK):
         return "/dev/fuse is not accessible to this user"
-    try:
-        import pyfuse3  # noqa: F401
-    except ImportError as error:
-        return f"pyfuse3 is not installed ({error})"
+    if os.geteuid() != 0 and shutil.which("fusermount3") is None:
+        return "not root and fusermount3 is not installed"
     return None
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pyfuse3
-
+from fs3.client.fuse import kernel
 from fs3.client.fuse.inode_table import InodeTable, fs3_inode_id, fuse_inode
 
 
 def test_root_maps_to_fuse_root_and_survives_forget():
     table = InodeTable()
-    assert fuse_inode(1) == pyfuse3.ROOT_INODE and fs3_inode_id(pyfuse3.ROOT_INODE) == 1
+    assert fuse_inode(1) == kernel.ROOT_INODE and fs3_inode_id(kernel.ROOT_INODE) == 1
     table.forget(1, 5)
     assert table.lookup_count(1) >= 1
 
