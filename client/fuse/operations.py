@@ -6,9 +6,11 @@ inode id; file data through the native client's chunk reads and writes
 (`Fs3Client`), buffered by `file_handles`. Requests run as the calling
 process's uid, gid and supplementary groups (from /proc/<pid>/status).
 
-Not here: file locks (the kernel keeps POSIX/flock locks local to this
-mount). Device, FIFO and socket nodes are only names with attributes: the
-mount is nodev, and a FIFO or socket lives in the kernel that opens it.
+File locks (fcntl record locks and flock) are cluster-wide: held in the
+metadata services (client/file_locks.py) by (this mount's client id, the
+kernel's lock owner), so processes on different mounts exclude each other.
+Device, FIFO and socket nodes are only names with attributes: the mount is
+nodev, and a FIFO or socket lives in the kernel that opens it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fs3.client.fuse import kernel as pyfuse3  # our FUSE protocol layer, pyfuse
 
 from fs3._proto import common_pb2, meta_pb2
 from fs3.client.client import Fs3Client, _stat_from_inode
+from fs3.client.file_locks import FLOCK, OFFSET_MAX, POSIX
 from fs3.client.fuse.config import FuseConfig
 from fs3.client.fuse.file_handles import HandleTable, OpenDirectory, OpenFile
 from fs3.client.fuse.inode_table import InodeTable, fs3_inode_id, fuse_inode
@@ -48,6 +51,7 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 # pyfuse3 turns UTIME_NOW into the daemon's clock: a time this close to now may have been NOW
 _NOW_WINDOW_NS = 5_000_000_000
 _GROUPS_CACHE_S = 1.0
+_FALLOC_FL_KEEP_SIZE = 0x01  # linux/falloc.h
 _GROUPS_CACHE_MAX = 4096
 
 
@@ -102,6 +106,7 @@ class Fs3Operations(pyfuse3.Operations):
         self.inodes = InodeTable()
         self.handles = HandleTable(config)
         self._groups: dict[tuple[int, int, int], tuple[float, list[int]]] = {}
+        self._held_locks: set[tuple[int, int, int]] = set()  # (inode, kind, owner) this mount ever locked
 
     # ---- helpers -----------------------------------------------------------------
     def _user(self, ctx: pyfuse3.RequestContext | None) -> common_pb2.UserInfo:
@@ -555,6 +560,58 @@ class Fs3Operations(pyfuse3.Operations):
             await handle.close()
             self.handles.remove(fh)
             await self._unpin_if_closed(handle.inode_id)
+
+    # ---- cluster-wide locks ------------------------------------------------------
+    @_translate_errors
+    async def getlk(self, fh, owner, lock, ctx):
+        handle = self.handles.file(fh)
+        holder = await self.client.locks.test(self._user(ctx), handle.inode_id, POSIX, owner, lock.type,
+                                              lock.start, lock.end)
+        if holder is None:
+            return pyfuse3.FileLock(lock.start, lock.end, pyfuse3.F_UNLCK, 0)
+        return pyfuse3.FileLock(holder.start, holder.end, holder.lock_type, holder.pid)
+
+    @_translate_errors
+    async def setlk(self, fh, owner, lock, sleep, ctx):
+        await self._set_lock(fh, POSIX, owner, lock.type, lock.start, lock.end, sleep, lock.pid, ctx)
+
+    @_translate_errors
+    async def flock(self, fh, owner, lock_type, sleep, ctx):
+        await self._set_lock(fh, FLOCK, owner, lock_type, 0, OFFSET_MAX, sleep, 0, ctx)
+
+    async def _set_lock(self, fh, kind: int, owner: int, lock_type: int, start: int, end: int, sleep: bool,
+                        pid: int, ctx) -> None:
+        """Every close unlocks its owner's locks (the kernel layer calls setlk/flock with F_UNLCK): skip
+        the round trip unless this mount ever locked that inode for that owner."""
+        inode_id = self.handles.file(fh).inode_id
+        held = (inode_id, kind, owner)
+        if lock_type == pyfuse3.F_UNLCK and held not in self._held_locks:
+            return
+        await self.client.locks.set(self._user(ctx), inode_id, kind, owner, lock_type, start, end, wait=sleep,
+                                    pid=pid)
+        if lock_type != pyfuse3.F_UNLCK:
+            self._held_locks.add(held)
+        elif (start, end) == (0, OFFSET_MAX):
+            self._held_locks.discard(held)
+
+    @_translate_errors
+    async def fallocate(self, fh, offset, length, mode):
+        """Mode 0 (posix_fallocate) grows the file to offset+length; KEEP_SIZE changes nothing visible.
+        Space is not reserved ahead: storage allocates a chunk when it is written (document says so).
+        Punching holes, collapsing or zeroing ranges: EOPNOTSUPP."""
+        handle = self.handles.file(fh)
+        if offset < 0 or length <= 0:
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        if mode & ~_FALLOC_FL_KEEP_SIZE:
+            raise pyfuse3.FUSEError(errno.EOPNOTSUPP)
+        if mode & _FALLOC_FL_KEEP_SIZE:
+            return
+        end = offset + length
+        await self.handles.drain_inode(handle.inode_id)
+        if end > self.handles.visible_length(handle.inode_id, handle.length):
+            handle.written_end = max(handle.written_end, end)
+            handle.wrote = True
+            await self._report_length(handle)
 
     async def release_all(self) -> None:
         """At unmount: send what open files still buffer and end their sessions (best effort)."""
