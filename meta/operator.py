@@ -54,7 +54,7 @@ from fs3.meta.store.client import touch_client
 from fs3.meta.store.names import check_path, check_symlink_target
 from fs3.meta.store.xattr import check_xattr_name
 from fs3.meta.types import (
-    Capacity, Inode, Layout, OpenResult, TrashResult, PathAt, ReaddirResult, SetAttributes, SetattrResult, StatfsResult, UserInfo,
+    Capacity, Inode, Layout, OpenResult, TrashResult, PathAt, ReaddirResult, SetAttributes, SetattrResult, StatfsResult, StoredLength, UserInfo,
 )
 
 __all__ = ["MetaOperator"]
@@ -157,12 +157,14 @@ class MetaOperator:
         session_id: int,
         wrote: bool = False,
         length_hint: int = 0,
+        stored: StoredLength | None = None,
     ) -> Inode | None:
+        """stored: what storage held, seen at the inode's ctime; applied only if that ctime is current."""
         self._check_inode_id(inode_id)
         self._check_u64(client_id, "client_id")
         self._check_u64(session_id, "session_id")
         self._check_u64(length_hint, "length_hint")
-        op = CloseOp(self._context(user), inode_id, client_id, session_id, wrote, length_hint)
+        op = CloseOp(self._context(user), inode_id, client_id, session_id, wrote, length_hint, stored)
         return await self._run(op.run)
 
     async def client_heartbeat(self, client_id: int) -> None:
@@ -183,10 +185,13 @@ class MetaOperator:
         limit = min(limit or self._config.client_list_max, self._config.client_list_max)
         return await self._run(ListClientsOp(limit, self._config.client_sessions_scan_max).run)
 
-    async def set_length(self, user: UserInfo, inode_id: int, length: int, only_grow: bool = False) -> Inode:
+    async def set_length(self, user: UserInfo, inode_id: int, length: int, only_grow: bool = False,
+                         stored: StoredLength | None = None) -> Inode:
+        """stored (with only_grow, fsync): as for close."""
         self._check_inode_id(inode_id)
         self._check_u64(length, "length")
-        return await self._run(SetLengthOp(self._context(user), inode_id, length, only_grow).run)
+        assert stored is None or only_grow
+        return await self._run(SetLengthOp(self._context(user), inode_id, length, only_grow, stored).run)
 
     async def readdir(
         self,

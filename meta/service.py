@@ -24,7 +24,7 @@ from fs3.meta.codec import (
     user_from_proto,
 )
 from fs3.meta.operator import MetaOperator
-from fs3.meta.types import ChunkTrim, Layout
+from fs3.meta.types import ChunkTrim, Layout, StoredLength
 from fs3.net.methods import MetaMethod
 from fs3.net.server import RpcContext, RpcServer
 
@@ -93,27 +93,27 @@ def register_meta_service(
                                      request.client_id)
         return meta_pb2.OpenResponse(inode=inode_to_proto(result.inode), session_id=result.session_id)
 
-    async def settled_length(user, inode_id: int, length_hint: int) -> int:
-        """The writer's length or, if larger, what the file's chunks on storage imply."""
+    async def observed_stored_length(user, inode_id: int) -> StoredLength | None:
+        """What the file's chunks on storage imply, with the inode's ctime when it was looked at: the
+        close/fsync transaction applies it only if the inode did not change since (a truncate racing
+        an asynchronous release must not get the old length back)."""
         if stored_length is None:
-            return length_hint
+            return None
         try:
             current = await operator.stat_inode(user, inode_id)
         except Fs3Error as error:
             if error.code != errno.ENOENT:
                 raise
-            return length_hint  # removed while open: nothing to settle, close still clears the session
+            return None  # removed while open: nothing to settle, close still clears the session
         if current.layout is None:
-            return length_hint
-        return max(length_hint, await stored_length(current.layout, inode_id))
+            return None
+        return StoredLength(await stored_length(current.layout, inode_id), current.ctime_ns)
 
     async def close(request: meta_pb2.CloseRequest, context: RpcContext):
         user = user_from_proto(request.user)
-        length_hint = request.length_hint
-        if request.wrote:
-            length_hint = await settled_length(user, request.inode_id, length_hint)
+        stored = await observed_stored_length(user, request.inode_id) if request.wrote else None
         inode = await operator.close(user, request.inode_id, request.client_id,
-                                     request.session_id, request.wrote, length_hint)
+                                     request.session_id, request.wrote, request.length_hint, stored)
         response = meta_pb2.CloseResponse()
         if inode is not None:
             response.inode.CopyFrom(inode_to_proto(inode))
@@ -123,10 +123,8 @@ def register_meta_service(
         user = user_from_proto(request.user)
         if request.settle and not request.only_grow:
             raise fs_error(errno.EINVAL, "settle needs only_grow (a truncate sets an exact length)")
-        length = request.length
-        if request.settle:
-            length = await settled_length(user, request.inode_id, length)
-        inode = await operator.set_length(user, request.inode_id, length, request.only_grow)
+        stored = await observed_stored_length(user, request.inode_id) if request.settle else None
+        inode = await operator.set_length(user, request.inode_id, request.length, request.only_grow, stored)
         return meta_pb2.SetLengthResponse(inode=inode_to_proto(inode))
 
     async def readdir(request: meta_pb2.ReaddirRequest, context: RpcContext):

@@ -13,6 +13,7 @@ import enum
 
 __all__ = [
     "ROOT_INODE_ID",
+    "StoredLength",
     "InodeType",
     "Layout",
     "Inode",
@@ -179,6 +180,15 @@ class SetAttributes:
     @property
     def changes_times(self) -> bool:
         return self.atime_ns is not None or self.mtime_ns is not None or self.atime_now or self.mtime_now
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredLength:
+    """The length a file's chunks on storage imply, and the inode's ctime when that was looked up
+    (storage is read outside the metadata transaction that applies it)."""
+
+    length: int
+    observed_ctime_ns: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

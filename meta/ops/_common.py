@@ -18,7 +18,7 @@ from fs3.meta.store.permission import (
     MAY_EXEC, MAY_READ, MAY_WRITE, SETGID_BIT, check_access, check_sticky, is_owner_or_root,
 )
 from fs3.meta.store.session import WriteSession, list_sessions, store_session
-from fs3.meta.types import ROOT_INODE_ID, Inode, InodeType, Layout, OpenResult, PathAt, UserInfo
+from fs3.meta.types import ROOT_INODE_ID, Inode, InodeType, Layout, OpenResult, PathAt, StoredLength, UserInfo
 
 __all__ = [
     "OpContext",
@@ -30,6 +30,7 @@ __all__ = [
     "open_existing",
     "load_target",
     "is_owner_or_root",
+    "stored_length_if_current",
 ]
 
 PERMISSION_BITS = 0o7777
@@ -114,6 +115,14 @@ def new_inode(
         symlink_target=symlink_target,
         parent=parent.inode_id if inode_type == InodeType.DIRECTORY else 0,
     )
+
+
+def stored_length_if_current(stored: StoredLength | None, inode: Inode) -> int:
+    """A storage-settled length, if the inode has not changed since it was observed (0 otherwise):
+    a truncate in between would otherwise be undone."""
+    if stored is None or stored.observed_ctime_ns != inode.ctime_ns:
+        return 0
+    return stored.length
 
 
 async def drop_link(txn: Transaction, inode: Inode, now_ns: int) -> None:

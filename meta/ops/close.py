@@ -7,10 +7,10 @@ import errno
 
 from fs3.errors import fs_error
 from fs3.kv.interface import Transaction
-from fs3.meta.ops._common import OpContext
+from fs3.meta.ops._common import OpContext, stored_length_if_current
 from fs3.meta.store.inode import load_inode, store_inode
 from fs3.meta.store.session import remove_session
-from fs3.meta.types import Inode, InodeType
+from fs3.meta.types import Inode, InodeType, StoredLength
 
 __all__ = ["CloseOp"]
 
@@ -18,13 +18,16 @@ __all__ = ["CloseOp"]
 class CloseOp:
     """Args:
         session_id: the session open/create returned (0: opened read-only).
-        wrote: the client wrote; length becomes max(length, length_hint) and
+        wrote: the client wrote; length becomes max(length, length_hint, stored
+            length if the inode's ctime is still the one it was seen at) and
             mtime/ctime move to now.
     """
 
     def __init__(
-        self, ctx: OpContext, inode_id: int, client_id: int, session_id: int, wrote: bool, length_hint: int
+        self, ctx: OpContext, inode_id: int, client_id: int, session_id: int, wrote: bool, length_hint: int,
+        stored: StoredLength | None = None,
     ) -> None:
+        self._stored = stored
         self._ctx = ctx
         self._inode_id = inode_id
         self._client_id = client_id
@@ -54,7 +57,8 @@ class CloseOp:
             raise fs_error(errno.EINVAL, f"inode {self._inode_id} is not a regular file")
         now_ns = self._ctx.now_ns
         settled = dataclasses.replace(
-            inode, length=max(inode.length, self._length_hint), mtime_ns=now_ns, ctime_ns=now_ns
+            inode, length=max(inode.length, self._length_hint, stored_length_if_current(self._stored, inode)),
+            mtime_ns=now_ns, ctime_ns=now_ns
         )
         store_inode(txn, settled)
         return settled

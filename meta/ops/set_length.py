@@ -7,10 +7,10 @@ import errno
 
 from fs3.errors import fs_error
 from fs3.kv.interface import Transaction
-from fs3.meta.ops._common import OpContext
+from fs3.meta.ops._common import OpContext, stored_length_if_current
 from fs3.meta.store.inode import load_inode_or_raise, store_inode
 from fs3.meta.store.permission import MAY_WRITE, check_access
-from fs3.meta.types import Inode, InodeType
+from fs3.meta.types import Inode, InodeType, StoredLength
 
 __all__ = ["SetLengthOp"]
 
@@ -22,7 +22,9 @@ class SetLengthOp:
             truncate that needs write permission.
     """
 
-    def __init__(self, ctx: OpContext, inode_id: int, length: int, only_grow: bool) -> None:
+    def __init__(self, ctx: OpContext, inode_id: int, length: int, only_grow: bool,
+                 stored: StoredLength | None = None) -> None:
+        self._stored = stored  # fsync: storage's length, applied if the inode is unchanged since
         self._ctx = ctx
         self._inode_id = inode_id
         self._length = length
@@ -35,12 +37,14 @@ class SetLengthOp:
             raise fs_error(errno.EISDIR, f"inode {self._inode_id} is a directory")
         if inode.inode_type != InodeType.FILE:
             raise fs_error(errno.EINVAL, f"inode {self._inode_id} is not a regular file")
+        length = self._length
         if self._only_grow:
-            if self._length <= inode.length:
+            length = max(length, stored_length_if_current(self._stored, inode))
+            if length <= inode.length:
                 return inode
         else:
             check_access(self._ctx.user, inode, MAY_WRITE, "(truncate)")
         now_ns = self._ctx.now_ns
-        updated = dataclasses.replace(inode, length=self._length, mtime_ns=now_ns, ctime_ns=now_ns)
+        updated = dataclasses.replace(inode, length=length, mtime_ns=now_ns, ctime_ns=now_ns)
         store_inode(txn, updated)
         return updated

@@ -63,3 +63,26 @@ async def test_set_length() -> None:
     assert (await operator.set_length(BOB, inode_id, 50, only_grow=True)).length == 50
     await expect_errno_unchanged(operator, errno.EACCES, operator.set_length(BOB, inode_id, 0))
     assert (await operator.stat_inode(BOB, inode_id)).length == 50
+
+
+@async_test
+async def test_a_storage_length_seen_before_a_truncate_is_not_applied_after_it():
+    """An asynchronous release's close looks at storage, then a truncate commits, then the close
+    commits: the old stored length must not come back (it is applied only at the ctime it was seen)."""
+    from fs3.meta import SetAttributes
+    from fs3.meta.types import StoredLength
+
+    operator = await new_operator()
+    created = await operator.create(ROOT, path("/f"), 0o644)
+    inode = await operator.set_length(ROOT, created.inode.inode_id, 5000, only_grow=True)
+    seen = StoredLength(5000, inode.ctime_ns)  # what the close observed on storage
+    operator.test_clock.advance(1000)
+    await operator.setattr(ROOT, path("/f"), SetAttributes(length=0))  # open(O_TRUNC) in between
+    operator.test_clock.advance(1000)
+    closed = await operator.close(ROOT, inode.inode_id, 0, created.session_id, wrote=True, stored=seen)
+    assert closed.length == 0
+    # observed at the current ctime, it applies (the writer's data is on storage)
+    current = await operator.stat(ROOT, path("/f"))
+    grown = await operator.set_length(ROOT, inode.inode_id, 0, only_grow=True,
+                                      stored=StoredLength(7000, current.ctime_ns))
+    assert grown.length == 7000
