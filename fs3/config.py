@@ -97,6 +97,7 @@ class MetaServiceConfig:
     trash_expiry_max_s: float = 7 * 86400.0
     trash_clean_interval_s: float = 10.0    # pause between passes of the trash cleaner
     log_level: str = "INFO"
+    cpu_latency_limit_us: int = -1  # hold a PM QoS CPU latency limit while running (fs3/cpu_latency.py); -1: off
     token_file: str = ""  # this service's own token (a user with the root flag): calls to mgmtd and storage
     user_table_refresh_min_s: float = 1.0  # an unknown token re-reads the user table at most this often
 
@@ -147,6 +148,7 @@ class StorageServiceConfig:
     resync_call_timeout_s: float = 30.0  # one chunk transfer / metadata dump page
     chunk_meta_page_max: int = 8192  # chunks per DumpChunkMeta reply (~50 bytes each; frames hold 1 MiB)
     log_level: str = "INFO"
+    cpu_latency_limit_us: int = -1  # hold a PM QoS CPU latency limit while running (fs3/cpu_latency.py); -1: off
     token_file: str = ""  # this service's own token (a user with the root flag): calls to mgmtd and peers
     user_table_refresh_min_s: float = 1.0  # an unknown token re-reads the user table at most this often
 

@@ -15,6 +15,8 @@ from typing import Callable, Protocol
 
 import uvloop
 
+from fs3.cpu_latency import CpuLatencyLimit
+
 from fs3.config import load_config
 from fs3.tuning import tune_malloc
 
@@ -69,4 +71,5 @@ def service_main(description: str, config_type: type, make_service: Callable[[ob
     except Exception:
         logging.getLogger(__name__).exception("service failed to start")
         return 1
-    return run_service(service)
+    with CpuLatencyLimit(getattr(config, "cpu_latency_limit_us", -1)):
+        return run_service(service)

@@ -22,6 +22,8 @@ import time
 
 import crc32c
 import uvloop
+
+from fs3.cpu_latency import CpuLatencyLimit
 from pathlib import Path
 
 from fs3.local.cluster import LocalCluster, LocalClusterSpec
@@ -130,7 +132,7 @@ async def _client_phase(mgmtd_address: str, token: str, size_bytes: int, block_b
 
 def run_native_benchmark(
     *, size_mib: int = 1024, block_kib: int = 1024, depth: int = 16, replication: int = 1,
-    work_dir: str | None = None, storage_services: int = 1, targets_per_storage: int = 4,
+    work_dir: str | None = None, storage_services: int = 1, targets_per_storage: int = 4, cpu_latency_us: int = -1,
 ) -> dict:
     """Run the whole benchmark; returns a report dict (see format_report)."""
     size_bytes = size_mib * MiB
@@ -142,7 +144,9 @@ def run_native_benchmark(
         LocalClusterSpec(meta_services=1, storage_services=max(storage_services, replication),
                          targets_per_storage=targets_per_storage, replication_factor=replication),
     )
+    latency_limit = CpuLatencyLimit(cpu_latency_us)  # the same for the disk reference and for fs3
     try:
+        latency_limit.__enter__()
         disk = disk_direct_io_rates(folder, size_bytes, block_bytes)
         cluster.up(timeout_s=90)
         # on uvloop, as the services and the CLI run (the client library works on any asyncio loop)
@@ -150,8 +154,11 @@ def run_native_benchmark(
     finally:
         cluster.down()
         shutil.rmtree(folder, ignore_errors=True)  # the bench's own scratch folder, also under --work-dir
+        held = latency_limit.held
+        latency_limit.__exit__(None, None, None)
     return {
         "size_mib": size_mib, "block_kib": block_kib, "depth": depth, "replication": replication,
+        "cpu_latency_limit_us": cpu_latency_us if held else -1,
         "disk": disk, "fs3": client,
         "write_ratio": client["write_mb_s"] / disk["write_mb_s"],
         "read_ratio": client["read_mb_s"] / disk["read_mb_s"],
@@ -168,6 +175,8 @@ def format_report(report: dict) -> str:
         f"  fs3 native client     write {fs3['write_mb_s']:8.0f} MB/s   read {fs3['read_mb_s']:8.0f} MB/s",
         f"  ratio to disk         write {report['write_ratio']:8.2f}x       read {report['read_ratio']:8.2f}x",
         f"  metadata stat round trip: p50 {fs3['stat_p50_us']:.0f} us, p99 {fs3['stat_p99_us']:.0f} us",
+        "  CPU wake-up latency limit (PM QoS): " + (f"{report['cpu_latency_limit_us']} us, whole run"
+                                                   if report["cpu_latency_limit_us"] >= 0 else "none"),
     ]
     if report["replication"] > 1:
         lines.append(f"  write vs disk/{report['replication']}: {report['write_ratio_to_disk_over_replication']:.2f}x")

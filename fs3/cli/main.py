@@ -132,6 +132,9 @@ def local_up(
     meta: Annotated[int, typer.Option(help="metadata services (first start only)")] = 2,
     managers: Annotated[int, typer.Option(help="cluster managers, one primary (first start only)")] = 1,
     timeout: Annotated[float, typer.Option(help="seconds to wait until serving")] = 90.0,
+    cpu_latency_us: Annotated[int, typer.Option(
+        "--cpu-latency-us", help="metadata and storage services hold this PM QoS CPU wake-up latency limit, "
+                                 "-1: none (first start only; fs3/cpu_latency.py)")] = -1,
 ) -> None:
     """Start (or restart) the local cluster; its data lives under DATA_DIR."""
     from fs3.local.cluster import LocalCluster, LocalClusterSpec
@@ -139,7 +142,8 @@ def local_up(
     cluster = LocalCluster(data_dir)
     if not cluster.initialized:
         cluster.spec = LocalClusterSpec(meta_services=meta, mgmtd_services=managers, storage_services=storage,
-                                        targets_per_storage=targets, replication_factor=replication)
+                                        targets_per_storage=targets, replication_factor=replication,
+                                        cpu_latency_limit_us=cpu_latency_us)
     try:
         cluster.up(timeout_s=timeout)
     except Fs3Error as error:
@@ -423,6 +427,9 @@ def bench(
     depth: Annotated[int, typer.Option(help="requests in flight")] = 16,
     replication: Annotated[int, typer.Option(help="replication of the benchmark cluster")] = 1,
     work_dir: Annotated[Optional[str], typer.Option(help="folder for the benchmark cluster and disk reference")] = None,
+    cpu_latency_us: Annotated[int, typer.Option(
+        "--cpu-latency-us", help="hold this PM QoS CPU wake-up latency limit for the whole run, disk reference "
+                                 "included (-1: leave the system's idle states)")] = -1,
     as_json: JsonOption = False,
 ) -> None:
     """Start a scratch cluster, write then read a file; compare with the local disk (O_DIRECT)."""
@@ -430,7 +437,7 @@ def bench(
 
     try:
         report = run_native_benchmark(size_mib=size_mib, block_kib=block_kib, depth=depth,
-                                      replication=replication, work_dir=work_dir)
+                                      replication=replication, work_dir=work_dir, cpu_latency_us=cpu_latency_us)
     except Fs3Error as error:
         _fail(str(error))
     if as_json:

@@ -94,6 +94,7 @@ class LocalClusterSpec:
     stripe_size: int = 16
     direct_io: bool = True
     slot_file_bytes: int = 64 << 20  # small preallocation: 15 targets share one disk
+    cpu_latency_limit_us: int = -1  # metadata and storage services hold this PM QoS limit (-1: off)
     # MetaServiceConfig fields set on every metadata service (tests: short trash expiry, ...)
     meta_options: dict = dataclasses.field(default_factory=dict)
 
@@ -216,6 +217,7 @@ class LocalCluster:
                 kv_url=f"sqlite://{self.data_dir / 'meta' / 'kv.db'}", heartbeat_interval_s=heartbeat_interval_s,
                 default_chunk_size_bytes=spec.chunk_size_bytes, default_stripe_size=spec.stripe_size,
                 default_chain_table_id=CHAIN_TABLE_ID, metrics_port=free_port(), token_file=token_file,
+                cpu_latency_limit_us=spec.cpu_latency_limit_us,
             )
             meta = dataclasses.replace(meta, **spec.meta_options)
             self._add_service(f"meta-{meta.node_id}", "fs3.meta", meta.node_id, meta.port, meta,
@@ -240,6 +242,7 @@ class LocalCluster:
             node_id=node_id, port=free_port(), mgmtd_addresses=mgmtd_addresses, targets=targets,
             disks=[str(disk)], heartbeat_interval_s=heartbeat_interval_s, direct_io=self.spec.direct_io,
             metrics_port=free_port(), slot_file_bytes=self.spec.slot_file_bytes, token_file=str(self.token_path),
+            cpu_latency_limit_us=self.spec.cpu_latency_limit_us,
         )
         name = f"storage-{node_id}"
         self._add_service(name, "fs3.storage", node_id, storage.port, storage, metrics_port=storage.metrics_port)
