@@ -147,6 +147,15 @@ def sequential_read(path: str, size_bytes: int, block: memoryview) -> float:
     return size_bytes / elapsed / 1e6
 
 
+def timed_cp(source: str, destination: str, size_bytes: int) -> float:
+    """`cp` of a file (source read from disk: caches dropped first), then `sync` of the copy; MB/s."""
+    drop_caches()
+    started = time.perf_counter()
+    subprocess.run(["cp", source, destination], check=True)
+    subprocess.run(["sync", destination], check=True)
+    return size_bytes / (time.perf_counter() - started) / 1e6
+
+
 def wait_mounted(mountpoint: str, fstype: str, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
     from fs3.client.fuse.mount_control import is_mounted
 
@@ -170,9 +179,11 @@ def run(size_mib: int, rounds: int, replication: int, work_dir: str, passthrough
     for path in (fs3_mount, pass_mount, pass_source):
         path.mkdir()
     passthrough = None
-    results: dict[str, list[float]] = {key: [] for key in ("fs3_write", "fs3_read", "pass_write", "pass_read")}
+    results: dict[str, list[float]] = {key: [] for key in ("fs3_write", "fs3_read", "pass_write", "pass_read",
+                                                           "cp_fs3", "cp_local")}
     try:
         cluster.up(timeout_s=90)
+        os.environ["FS3_TOKEN_FILE"] = str(cluster.token_path)  # the daemon (a child) uses the cluster's token
         start_background(str(fs3_mount), [cluster.mgmtd_address], pid_file=folder / "fs3.pid")
         passthrough = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve-passthrough",
                                         str(pass_source), str(pass_mount), passthrough_layer])
@@ -183,6 +194,15 @@ def run(size_mib: int, rounds: int, replication: int, work_dir: str, passthrough
                 results[f"{name}_write"].append(sequential_write(path, size_bytes, block))
                 results[f"{name}_read"].append(sequential_read(path, size_bytes, block))
                 os.unlink(path)
+        # cp of one file into the mount against cp to a folder on the same local disk
+        source = folder / "cp-source.bin"
+        sequential_write(str(source), size_bytes, block)
+        (folder / "cp-local").mkdir()
+        for round_index in range(rounds):
+            for name, destination in (("cp_fs3", fs3_mount / f"cp-{round_index}.bin"),
+                                      ("cp_local", folder / "cp-local" / f"cp-{round_index}.bin")):
+                results[name].append(timed_cp(str(source), str(destination), size_bytes))
+                os.unlink(destination)
     finally:
         for mountpoint in (fs3_mount, pass_mount):
             subprocess.run(["fusermount3", "-u", str(mountpoint)], capture_output=True)
@@ -218,6 +238,8 @@ def main() -> int:
     print(f"  fs3 FUSE mount       write {report['fs3_write']:7.0f} MB/s   read {report['fs3_read']:7.0f} MB/s")
     print(f"  ratio fs3/passthrough write {report['fs3_write'] / report['pass_write']:6.2f}x"
           f"      read {report['fs3_read'] / report['pass_read']:6.2f}x")
+    print(f"  cp of the file       into fs3 {report['cp_fs3']:7.0f} MB/s   to the local disk "
+          f"{report['cp_local']:7.0f} MB/s   ratio {report['cp_fs3'] / report['cp_local']:.2f}x")
     print("  every round (MB/s): " + ", ".join(f"{key} {[round(v) for v in values]}"
                                              for key, values in report["rounds"].items()))
     return 0
