@@ -162,7 +162,7 @@ class Fs3Client:
         )
         self.identity: Identity | None = None  # the token's user, known once connected
         self.meta = MetaClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
-                               timeout_s=config.meta_timeout_s)
+                               timeout_s=config.meta_timeout_s, client_id=self.client_id)
         self.storage = StorageClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
                                      client_id=self.client_id, config=config.storage)
         self.locks = FileLocks(self.meta, self.client_id, config.lock_retry)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 from typing import Awaitable, Callable
 
 from google.protobuf.message import Message
@@ -61,6 +62,12 @@ _RESPONSE_TYPES: dict[MetaMethod, type[Message]] = {
 }
 
 
+# Namespace changes whose retry after a lost reply must not run twice (EEXIST / ENOENT); CREATE
+# carries its own request id (client.py).
+_RECORDED_METHODS = frozenset({MetaMethod.MKDIR, MetaMethod.UNLINK, MetaMethod.RMDIR, MetaMethod.RENAME,
+                               MetaMethod.SYMLINK, MetaMethod.LINK})
+
+
 class MetaClient:
     def __init__(
         self,
@@ -71,7 +78,9 @@ class MetaClient:
         timeout_s: float = 10.0,
         retries_max: int = 30,
         pinned_address: tuple[str, int] | None = None,
+        client_id: int = 0,
     ) -> None:
+        self.client_id = client_id  # with it, namespace changes carry a request id: retries are answered once
         self.clients = clients
         self._routing = routing
         self._refresh_routing = refresh_routing
@@ -87,6 +96,10 @@ class MetaClient:
         return [(node.host, node.port) for node in nodes]
 
     async def call(self, method: MetaMethod, request: Message) -> Message:
+        if method in _RECORDED_METHODS and self.client_id and not request.request_id:
+            # one id for every attempt below: the service runs the change once (meta/operator.py _run_once)
+            request.client_id = self.client_id
+            request.request_id = os.urandom(16)
         last_error: Fs3Error | None = None
         for attempt in range(self.retries_max):
             addresses = self._addresses()

@@ -52,6 +52,9 @@ class MetaConfig:
             remove_tree_to_trash (1 hour .. 7 days; tests lower the minimum).
         trash_clean_interval_s / trash_clean_batch_size: the trash cleaner's
             pause between passes and the expired entries one pass takes.
+        idempotence_retention_s: how long a call's idempotence record (its
+            result for a retry after a lost reply) is kept; the session
+            pruner drops older ones.
         inspect_page_max: most inodes / GC records / inode ids in one
             administrator inspection call (dump-inodes, gc, orphan search).
         fsck_inodes_max: fsck refuses (EFBIG) namespaces with more inodes
@@ -91,6 +94,7 @@ class MetaConfig:
     trash_clean_interval_s: float = 10.0
     trash_clean_batch_size: int = 64
     inspect_page_max: int = 4096
+    idempotence_retention_s: float = 3600.0
     fsck_inodes_max: int = 2_000_000
     client_list_max: int = 10_000
     client_sessions_scan_max: int = 1 << 20
@@ -121,4 +125,5 @@ class MetaConfig:
         assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s
         assert self.trash_clean_interval_s > 0 and 1 <= self.trash_clean_batch_size <= 10_000
         assert 1 <= self.inspect_page_max <= 16384 and self.fsck_inodes_max >= 1
+        assert self.idempotence_retention_s > 0
         assert self.client_list_max >= 1 and self.client_sessions_scan_max >= 1

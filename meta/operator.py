@@ -51,6 +51,7 @@ from fs3.meta.ops.file_lock import GetFileLockOp, LockRequest, ReleaseFileLocksO
 from fs3.meta.store.file_lock import OFFSET_MAX, FileLock, LockKind, LockType
 from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
 from fs3.meta.store.client import touch_client
+from fs3.meta.store.idempotence import OpRecord, load_op_record, store_op_record
 from fs3.meta.store.names import check_path, check_symlink_target
 from fs3.meta.store.xattr import check_xattr_name
 from fs3.meta.types import (
@@ -119,10 +120,13 @@ class MetaOperator:
         self._check_inode_id(inode_id)
         return await self._run(StatInodeOp(self._context(user), inode_id).run)
 
-    async def mkdir(self, user: UserInfo, path_at: PathAt, mode: int, recursive: bool = False) -> Inode:
+    async def mkdir(self, user: UserInfo, path_at: PathAt, mode: int, recursive: bool = False, *,
+                    client_id: int = 0, request_id: bytes = b"") -> Inode:
+        """client_id + request_id (here and on unlink, rmdir, rename, symlink, link): see `_run_once`."""
         self._check_path_at(path_at)
         self._check_mode(mode)
-        return await self._run(MkdirOp(self._context(user), path_at, mode, recursive).run)
+        ctx = self._context(user)
+        return await self._run_once(ctx, client_id, request_id, MkdirOp(ctx, path_at, mode, recursive).run)
 
     async def create(
         self,
@@ -207,19 +211,23 @@ class MetaOperator:
         op = ReaddirOp(self._context(user), target, after_name, limit, with_inodes)
         return await self._run(op.run)
 
-    async def unlink(self, user: UserInfo, path_at: PathAt) -> None:
+    async def unlink(self, user: UserInfo, path_at: PathAt, *, client_id: int = 0, request_id: bytes = b"") -> None:
         self._check_path_at(path_at)
-        await self._run(UnlinkOp(self._context(user), path_at).run)
+        ctx = self._context(user)
+        await self._run_once(ctx, client_id, request_id, UnlinkOp(ctx, path_at).run)
 
-    async def rmdir(self, user: UserInfo, path_at: PathAt) -> None:
+    async def rmdir(self, user: UserInfo, path_at: PathAt, *, client_id: int = 0, request_id: bytes = b"") -> None:
         self._check_path_at(path_at)
-        await self._run(RmdirOp(self._context(user), path_at).run)
+        ctx = self._context(user)
+        await self._run_once(ctx, client_id, request_id, RmdirOp(ctx, path_at).run)
 
-    async def rename(self, user: UserInfo, src: PathAt, dst: PathAt, flags: int = 0) -> Inode:
+    async def rename(self, user: UserInfo, src: PathAt, dst: PathAt, flags: int = 0, *, client_id: int = 0,
+                     request_id: bytes = b"") -> Inode:
         self._check_path_at(src)
         self._check_path_at(dst)
         self._check_u32(flags, "flags")
-        return await self._run(RenameOp(self._context(user), src, dst, flags).run)
+        ctx = self._context(user)
+        return await self._run_once(ctx, client_id, request_id, RenameOp(ctx, src, dst, flags).run)
 
     async def remove_tree_to_trash(self, user: UserInfo, path_at: PathAt, expire_s: float) -> TrashResult:
         """Move the tree at `path_at` to /trash/<uid>/<name>-<time>, deleted by the
@@ -234,19 +242,23 @@ class MetaOperator:
         op = RemoveTreeToTrashOp(ctx, path_at, ctx.now_ns + int(expire_s * 1e9))
         return await self._run(op.run)
 
-    async def symlink(self, user: UserInfo, path_at: PathAt, target: bytes) -> Inode:
+    async def symlink(self, user: UserInfo, path_at: PathAt, target: bytes, *, client_id: int = 0,
+                      request_id: bytes = b"") -> Inode:
         self._check_path_at(path_at)
         check_symlink_target(target, self._config)
-        return await self._run(SymlinkOp(self._context(user), path_at, target).run)
+        ctx = self._context(user)
+        return await self._run_once(ctx, client_id, request_id, SymlinkOp(ctx, path_at, target).run)
 
     async def readlink(self, user: UserInfo, path_at: PathAt) -> bytes:
         self._check_path_at(path_at)
         return await self._run(ReadlinkOp(self._context(user), path_at).run)
 
-    async def link(self, user: UserInfo, old_path: PathAt, new_path: PathAt) -> Inode:
+    async def link(self, user: UserInfo, old_path: PathAt, new_path: PathAt, *, client_id: int = 0,
+                   request_id: bytes = b"") -> Inode:
         self._check_path_at(old_path)
         self._check_path_at(new_path)
-        return await self._run(LinkOp(self._context(user), old_path, new_path).run)
+        ctx = self._context(user)
+        return await self._run_once(ctx, client_id, request_id, LinkOp(ctx, old_path, new_path).run)
 
     async def setattr(
         self, user: UserInfo, target: Target, attributes: SetAttributes, follow_last_symlink: bool = True
@@ -406,6 +418,28 @@ class MetaOperator:
             return await run_transaction(self._engine, body, policy=self._policy, rng=self._rng)
         except TransactionRetryLimit as error:
             raise Fs3Error(StatusCode.TIMEOUT, f"metadata transaction did not commit: {error}") from error
+
+    async def _run_once(self, ctx: OpContext, client_id: int, request_id: bytes,
+                        body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run `body` once per (client_id, request_id): its result (an inode, or None) is recorded in
+        the same transaction, and a retry after a lost reply returns that result instead of running
+        again (which would answer EEXIST or ENOENT). An empty request_id: not recorded."""
+        if not request_id:
+            return await self._run(body)
+        self._check_u64(client_id, "client_id")
+        if not client_id or len(request_id) > _REQUEST_ID_BYTES_MAX:
+            raise fs_error(errno.EINVAL, f"a request id (at most {_REQUEST_ID_BYTES_MAX} bytes) needs a client id")
+
+        async def once(txn: Transaction):
+            done = await load_op_record(txn, client_id, request_id)
+            if done is not None:
+                return done.result
+            result = await body(txn)
+            assert result is None or isinstance(result, Inode), f"op result {type(result)} cannot be recorded"
+            store_op_record(txn, client_id, request_id, OpRecord(result, ctx.now_ns))
+            return result
+
+        return await self._run(once)
 
     def _new_session_id(self) -> int:
         return self._rng.getrandbits(63) + 1

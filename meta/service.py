@@ -80,7 +80,7 @@ def register_meta_service(
 
     async def mkdir(request: meta_pb2.MkdirRequest, context: RpcContext):
         inode = await operator.mkdir(user_from_proto(request.user), path_from_proto(request.path), request.mode,
-                                     request.recursive)
+                                     request.recursive, client_id=request.client_id, request_id=request.request_id)
         return meta_pb2.MkdirResponse(inode=inode_to_proto(inode))
 
     async def create(request: meta_pb2.CreateRequest, context: RpcContext):
@@ -136,20 +136,21 @@ def register_meta_service(
         )
 
     async def unlink(request: meta_pb2.UnlinkRequest, context: RpcContext):
-        await operator.unlink(user_from_proto(request.user), path_from_proto(request.path))
+        await operator.unlink(user_from_proto(request.user), path_from_proto(request.path), client_id=request.client_id, request_id=request.request_id)
         return meta_pb2.UnlinkResponse()
 
     async def rmdir(request: meta_pb2.RmdirRequest, context: RpcContext):
-        await operator.rmdir(user_from_proto(request.user), path_from_proto(request.path))
+        await operator.rmdir(user_from_proto(request.user), path_from_proto(request.path), client_id=request.client_id, request_id=request.request_id)
         return meta_pb2.RmdirResponse()
 
     async def rename(request: meta_pb2.RenameRequest, context: RpcContext):
         inode = await operator.rename(user_from_proto(request.user), path_from_proto(request.src),
-                                      path_from_proto(request.dst), request.flags)
+                                      path_from_proto(request.dst), request.flags, client_id=request.client_id, request_id=request.request_id)
         return meta_pb2.RenameResponse(inode=inode_to_proto(inode))
 
     async def symlink(request: meta_pb2.SymlinkRequest, context: RpcContext):
-        inode = await operator.symlink(user_from_proto(request.user), path_from_proto(request.path), request.target)
+        inode = await operator.symlink(user_from_proto(request.user), path_from_proto(request.path), request.target,
+                                       client_id=request.client_id, request_id=request.request_id)
         return meta_pb2.SymlinkResponse(inode=inode_to_proto(inode))
 
     async def readlink(request: meta_pb2.ReadlinkRequest, context: RpcContext):
@@ -158,7 +159,7 @@ def register_meta_service(
 
     async def link(request: meta_pb2.LinkRequest, context: RpcContext):
         inode = await operator.link(user_from_proto(request.user), path_from_proto(request.old_path),
-                                    path_from_proto(request.new_path))
+                                    path_from_proto(request.new_path), client_id=request.client_id, request_id=request.request_id)
         return meta_pb2.LinkResponse(inode=inode_to_proto(inode))
 
     async def setattr_(request: meta_pb2.SetattrRequest, context: RpcContext):

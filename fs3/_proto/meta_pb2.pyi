@@ -126,16 +126,20 @@ class StatInodeResponse(_message.Message):
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
 
 class MkdirRequest(_message.Message):
-    __slots__ = ("user", "path", "mode", "recursive")
+    __slots__ = ("user", "path", "mode", "recursive", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
     mode: int
     recursive: bool
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., mode: _Optional[int] = ..., recursive: _Optional[bool] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., mode: _Optional[int] = ..., recursive: _Optional[bool] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class MkdirResponse(_message.Message):
     __slots__ = ("inode",)
@@ -256,40 +260,52 @@ class ReaddirResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[DirEntry, _Mapping]]] = ..., inodes: _Optional[_Iterable[_Union[Inode, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class UnlinkRequest(_message.Message):
-    __slots__ = ("user", "path")
+    __slots__ = ("user", "path", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class UnlinkResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class RmdirRequest(_message.Message):
-    __slots__ = ("user", "path")
+    __slots__ = ("user", "path", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class RmdirResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class RenameRequest(_message.Message):
-    __slots__ = ("user", "src", "dst", "flags")
+    __slots__ = ("user", "src", "dst", "flags", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     SRC_FIELD_NUMBER: _ClassVar[int]
     DST_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     src: PathAt
     dst: PathAt
     flags: int
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., src: _Optional[_Union[PathAt, _Mapping]] = ..., dst: _Optional[_Union[PathAt, _Mapping]] = ..., flags: _Optional[int] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., src: _Optional[_Union[PathAt, _Mapping]] = ..., dst: _Optional[_Union[PathAt, _Mapping]] = ..., flags: _Optional[int] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class RenameResponse(_message.Message):
     __slots__ = ("inode",)
@@ -298,14 +314,18 @@ class RenameResponse(_message.Message):
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
 
 class SymlinkRequest(_message.Message):
-    __slots__ = ("user", "path", "target")
+    __slots__ = ("user", "path", "target", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
     target: bytes
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., target: _Optional[bytes] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., target: _Optional[bytes] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class SymlinkResponse(_message.Message):
     __slots__ = ("inode",)
@@ -328,14 +348,18 @@ class ReadlinkResponse(_message.Message):
     def __init__(self, target: _Optional[bytes] = ...) -> None: ...
 
 class LinkRequest(_message.Message):
-    __slots__ = ("user", "old_path", "new_path")
+    __slots__ = ("user", "old_path", "new_path", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     OLD_PATH_FIELD_NUMBER: _ClassVar[int]
     NEW_PATH_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     old_path: PathAt
     new_path: PathAt
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., old_path: _Optional[_Union[PathAt, _Mapping]] = ..., new_path: _Optional[_Union[PathAt, _Mapping]] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., old_path: _Optional[_Union[PathAt, _Mapping]] = ..., new_path: _Optional[_Union[PathAt, _Mapping]] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class LinkResponse(_message.Message):
     __slots__ = ("inode",)

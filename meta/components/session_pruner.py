@@ -14,7 +14,9 @@ heartbeats while it holds files open for writing). Each meta service runs a
 2. removes the file locks (store/file_lock.py) of clients dead by the same
    rule, in pages too (a conflicting lock request also drops them at once);
 3. clears client records older than the timeout (their sessions are gone
-   or go by their own open time).
+   or go by their own open time);
+4. drops idempotence records (store/idempotence.py) older than
+   `idempotence_retention_s`: a retry comes within seconds, not hours.
 
 Once a dead writer's sessions are gone, the GC removes the chunks of its
 unlinked files. Pruning is idempotent; several services may run it.
@@ -31,6 +33,7 @@ from fs3.meta.config import MetaConfig
 from fs3.meta.store import keys
 from fs3.meta.store.client import list_clients, load_client_seen, remove_client
 from fs3.meta.store.file_lock import decode_file_lock, remove_file_lock
+from fs3.meta.store.idempotence import record_created_at_ns
 from fs3.meta.store.session import WriteSession, list_all_sessions, remove_session
 
 __all__ = ["SessionPruner"]
@@ -47,6 +50,7 @@ class SessionPruner(BackgroundComponent):
         super().__init__()
         self.pruned_sessions = 0
         self.pruned_locks = 0
+        self.expired_records = 0
 
     def _timeout_ns(self) -> int:
         return int(self._config.client_session_timeout_s * 1e9)
@@ -68,6 +72,13 @@ class SessionPruner(BackgroundComponent):
                 policy=self._policy)
             self.pruned_locks += removed
         await run_transaction(self._engine, self._clear_clients, policy=self._policy)
+        for prefix in (keys.IDEMPOTENCE_PREFIX, keys.OP_RECORD_PREFIX):
+            after_key = b""
+            while after_key is not None:
+                removed, after_key = await run_transaction(
+                    self._engine, lambda txn, p=prefix, a=after_key: self._expire_record_page(txn, p, a),
+                    policy=self._policy)
+                self.expired_records += removed
         self.pruned_sessions += pruned
         if pruned:
             logger.info("pruned %d write sessions of dead clients", pruned)
@@ -108,6 +119,19 @@ class SessionPruner(BackgroundComponent):
                 removed += 1
         if removed:
             logger.info("removed %d file locks of dead clients", removed)
+        return removed, (rows[-1].key if len(rows) == batch else None)
+
+    async def _expire_record_page(self, txn: Transaction, prefix: bytes, after_key: bytes) -> tuple[int, bytes | None]:
+        """Clear the idempotence records past their retention in one page; the key to continue after."""
+        oldest_ns = self._clock.now_ns() - int(self._config.idempotence_retention_s * 1e9)
+        batch = self._config.session_prune_batch_size
+        begin, end = prefix_range(prefix)
+        rows = await txn.get_range(key_after(after_key) if after_key else begin, end, limit=batch, snapshot=True)
+        removed = 0
+        for row in rows:
+            if record_created_at_ns(prefix, row.value) < oldest_ns:
+                txn.clear(row.key)
+                removed += 1
         return removed, (rows[-1].key if len(rows) == batch else None)
 
     async def _clear_clients(self, txn: Transaction) -> None:

@@ -14,6 +14,7 @@ Directory entries sort by parent then name, so a listing is one range read.
 | GCQU   | GCQU + inode_id                       | removed file to GC (gc_queue)|
 | IDAL   | IDAL + shard (u16 LE)                 | batches handed out (u64 LE)  |
 | IDEM   | IDEM + client_id + request_id         | create result (idempotence)  |
+| IDOP   | IDOP + client_id + request_id         | other op's result (idempotence) |
 | XATT   | XATT + inode_id + name                | extended attribute value     |
 | CLNT   | CLNT + client_id                      | client last seen (client.py) |
 | TRSH   | TRSH + expire_at_ns (u64 BE) + inode  | trash entry (store/trash.py) |
@@ -54,6 +55,8 @@ __all__ = [
     "gc_queue_range",
     "inode_id_allocator_key",
     "idempotence_key",
+    "OP_RECORD_PREFIX",
+    "op_record_key",
     "XATTR_PREFIX",
     "xattr_key",
     "xattr_range",
@@ -79,6 +82,7 @@ SESSION_PREFIX = b"SESS"
 GC_QUEUE_PREFIX = b"GCQU"
 INODE_ID_ALLOCATOR_PREFIX = b"IDAL"
 IDEMPOTENCE_PREFIX = b"IDEM"
+OP_RECORD_PREFIX = b"IDOP"
 XATTR_PREFIX = b"XATT"
 CLIENT_PREFIX = b"CLNT"
 TRASH_PREFIX = b"TRSH"
@@ -171,6 +175,10 @@ def inode_id_allocator_key(shard: int) -> bytes:
 
 def idempotence_key(client_id: int, request_id: bytes) -> bytes:
     return IDEMPOTENCE_PREFIX + _U64.pack(client_id) + request_id
+
+
+def op_record_key(client_id: int, request_id: bytes) -> bytes:
+    return OP_RECORD_PREFIX + _U64.pack(client_id) + request_id
 
 
 def xattr_key(inode_id: int, name: bytes) -> bytes:

@@ -163,3 +163,24 @@ def test_fsync_settles_the_length_from_storage(cluster):
             await second.close()
 
     run_async(main())
+
+
+def test_a_change_retried_on_another_metadata_service_is_answered_once(cluster):
+    """The native client gives each namespace change a request id; the same request sent again (a
+    retry after a lost reply, here to the other metadata service) gets the first answer, not EEXIST."""
+    from fs3._proto import meta_pb2
+    from fs3.net.methods import MetaMethod
+    from fs3.routing import NodeType
+
+    async def main() -> None:
+        async with await Fs3Client.connect(cluster.mgmtd_addresses) as client:
+            request = meta_pb2.MkdirRequest(user=client.user, path=client._path("/retried"), mode=0o755)
+            first = await client.meta.call(MetaMethod.MKDIR, request)
+            assert request.client_id == client.client_id and len(request.request_id) == 16
+            for node in client.routing.routing.nodes_of_type(NodeType.META):
+                again = await client.rpc.get(node.host, node.port).call(MetaMethod.MKDIR, request,
+                                                                         meta_pb2.MkdirResponse)
+                assert again.message.inode.inode_id == first.inode.inode_id
+            await _expect(errno.EEXIST, client.mkdir("/retried"))  # a new call is a new request
+
+    run_async(main())
