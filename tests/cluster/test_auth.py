@@ -265,3 +265,27 @@ def test_users_survive_a_restart_of_the_cluster_manager(auth_cluster, alice_toke
             assert (await client.stat("/shared/after-restart")).uid == 1000
 
     run_async(body())
+
+
+def test_an_ordinary_user_cannot_change_placement_configs_or_inspect(auth_cluster, alice_token):
+    """The admin verbs through the real `fs3` command with an ordinary user's token: creating targets,
+    taking one offline, setting a config, adding users and fsck are refused; reading the config is not."""
+    import os
+    import subprocess
+    import sys
+
+    environment = dict(os.environ, FS3_TOKEN=alice_token, FS3_LOCAL_DIR=str(auth_cluster.data_dir))
+    environment.pop("FS3_TOKEN_FILE", None)
+
+    def fs3(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "fs3.cli", *args, "--mgmtd", auth_cluster.mgmtd_address],
+                              capture_output=True, text=True, timeout=120, env=environment)
+
+    for args in (("create-targets", "--node", "101", "--count", "1"), ("offline-target", "101001"),
+                 ("set-config", "--type", "storage", "log_level=DEBUG"), ("user-add", "mallory", "--uid", "0",
+                                                                           "--gid", "0", "--admin"),
+                 ("fsck",), ("dump-inodes",)):
+        result = fs3(*args)
+        assert result.returncode == 1 and ("PERMISSION_DENIED" in result.stderr or "EPERM" in result.stderr), \
+            (args, result.stdout, result.stderr)
+    assert fs3("get-config", "--type", "storage").returncode == 0

@@ -121,9 +121,10 @@ def test_concurrent_changes_through_two_metadata_services_keep_invariants(tmp_pa
             assert worker.exitcode == 0
         assert sum(outcome["ok"] for outcome in outcomes) > 100, outcomes
         counts = run_async(_check_store(os.path.join(cluster.data_dir, "meta", "kv.db")))
-        # and the same check through a metadata service, as an operator runs it
+        # and the same check through a metadata service, as an operator runs it (the GC may have
+        # deleted removed files' inodes in between, never added any)
         report = json.loads(run_cli(cluster, "fsck", "--json").stdout)
-        assert report["problems"] == [] and report["inodes"] == counts["inodes"], report
+        assert report["problems"] == [] and 0 < report["inodes"] <= counts["inodes"], report
     finally:
         cluster.down(timeout_s=10)
         remove_cluster_data(cluster)
