@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -60,10 +62,22 @@ _SERVICE_ENVIRONMENT = {
 }
 
 
+_SERVICE_PORTS = range(10_000, 32_768)  # below Linux's ephemeral range (32768-60999 by default)
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port no one listens on now, chosen below the ephemeral range: the kernel's port 0 would hand
+    out an ephemeral port, which any outgoing connection may take as its source port before the
+    service (started later) binds it."""
+    for _attempt in range(200):
+        port = random.choice(_SERVICE_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError(errno.EADDRINUSE, "no free port for a service below the ephemeral range")
 
 
 def _pid_alive(pid: int) -> bool:
