@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Awaitable, Callable
 
 from fs3._proto import storage_pb2
+from fs3.net.methods import StorageMethod
 
-__all__ = ["dump_all_chunk_meta"]
+__all__ = ["dump_all_chunk_meta", "dump_target_chunk_meta"]
 
 CallPage = Callable[[storage_pb2.DumpChunkMetaRequest], Awaitable[storage_pb2.DumpChunkMetaResponse]]
 
@@ -30,3 +31,15 @@ async def dump_all_chunk_meta(call_page: CallPage, target_id: int, *, page_limit
         if not page.more or not page.chunks:
             return chunks
         request = storage_pb2.DumpChunkMetaRequest(target_id=target_id, limit=page_limit, after=page.chunks[-1].chunk)
+
+
+async def dump_target_chunk_meta(rpc, target_id: int, *, page_limit: int = 0,
+                                 timeout_s: float | None = None) -> list[storage_pb2.ChunkMeta]:
+    """`dump_all_chunk_meta` over `rpc`, an RpcClient connected to the target's storage service."""
+
+    async def call_page(request: storage_pb2.DumpChunkMetaRequest) -> storage_pb2.DumpChunkMetaResponse:
+        reply = await rpc.call(StorageMethod.DUMP_CHUNK_META, request, storage_pb2.DumpChunkMetaResponse,
+                               timeout_s=timeout_s)
+        return reply.message
+
+    return await dump_all_chunk_meta(call_page, target_id, page_limit=page_limit)

@@ -147,18 +147,16 @@ def run_native_benchmark(
         LocalClusterSpec(meta_services=1, storage_services=max(storage_services, replication),
                          targets_per_storage=targets_per_storage, replication_factor=replication),
     )
-    latency_limit = CpuLatencyLimit(cpu_latency_us)  # the same for the disk reference and for fs3
-    try:
-        latency_limit.__enter__()
-        disk = disk_direct_io_rates(folder, size_bytes, block_bytes)
-        cluster.up(timeout_s=90)
-        # on uvloop, as the services and the CLI run (the client library works on any asyncio loop)
-        client = uvloop.run(_client_phase(cluster.mgmtd_address, cluster.token, size_bytes, block_bytes, depth))
-    finally:
-        cluster.down()
-        shutil.rmtree(folder, ignore_errors=True)  # the bench's own scratch folder, also under --work-dir
+    with CpuLatencyLimit(cpu_latency_us) as latency_limit:  # the same for the disk reference and for fs3
         held = latency_limit.held
-        latency_limit.__exit__(None, None, None)
+        try:
+            disk = disk_direct_io_rates(folder, size_bytes, block_bytes)
+            cluster.up(timeout_s=90)
+            # on uvloop, as the services and the CLI run (the client library works on any asyncio loop)
+            client = uvloop.run(_client_phase(cluster.mgmtd_address, cluster.token, size_bytes, block_bytes, depth))
+        finally:
+            cluster.down()
+            shutil.rmtree(folder, ignore_errors=True)  # the bench's own scratch folder, also under --work-dir
     return {
         "size_mib": size_mib, "block_kib": block_kib, "depth": depth, "replication": replication,
         "cpu_latency_limit_us": cpu_latency_us if held else -1,

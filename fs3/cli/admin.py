@@ -20,7 +20,7 @@ from fs3._proto import storage_pb2
 from fs3.cli.main import JsonOption, MgmtdOption, _client, _mgmtd_addresses, _run, app, console
 from fs3.errors import Fs3Error, StatusCode
 from fs3.net.methods import StorageMethod
-from fs3.storage.chunk_meta_dump import dump_all_chunk_meta
+from fs3.storage.chunk_meta_dump import dump_target_chunk_meta
 
 
 __all__ = ["nodes", "targets", "chains", "chain_tables", "query_chunk", "dump_chunkmeta", "verify_chain"]
@@ -38,12 +38,7 @@ def _target_rpc(client, target_id: int):
 
 async def _dump_chunk_meta(client, target_id: int) -> list:
     """Every chunk's metadata on one target (protobuf ChunkMeta messages)."""
-    rpc = _target_rpc(client, target_id)
-
-    async def call_page(request):
-        return (await rpc.call(StorageMethod.DUMP_CHUNK_META, request, storage_pb2.DumpChunkMetaResponse)).message
-
-    return await dump_all_chunk_meta(call_page, target_id)
+    return await dump_target_chunk_meta(_target_rpc(client, target_id), target_id)
 
 
 async def _cluster_routing(mgmtd: str | None):

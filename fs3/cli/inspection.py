@@ -113,15 +113,15 @@ def gc(
         queued = await entries(client)
         if wait and queued:
             deadline = time.monotonic() + timeout
+            waited_for = {entry.inode_id for entry in queued}  # files removed later do not prolong the wait
             with _progress() as progress:
-                task = progress.add_task("garbage collection", total=len(queued))
+                task = progress.add_task("garbage collection", total=len(waited_for))
                 while queued:
                     if time.monotonic() > deadline:
                         raise CliError(f"{len(queued)} removed files still queued after {timeout:.0f}s")
                     await asyncio.sleep(0.5)
-                    queued = [entry for entry in await entries(client)
-                              if entry.inode_id in {first.inode_id for first in queued}]
-                    progress.update(task, completed=progress.tasks[0].total - len(queued))
+                    queued = [entry for entry in await entries(client) if entry.inode_id in waited_for]
+                    progress.update(task, completed=len(waited_for) - len(queued))
         return [{"inode_id": entry.inode_id, "length": entry.length, "removed_at_ns": entry.removed_at_ns,
                  "claimed_by": entry.claim_owner} for entry in queued]
 

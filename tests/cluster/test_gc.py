@@ -13,10 +13,8 @@ import asyncio
 import os
 import time
 
-from fs3._proto import storage_pb2
 from fs3.client import Fs3Client
-from fs3.net.methods import StorageMethod
-from fs3.storage.chunk_meta_dump import dump_all_chunk_meta
+from fs3.storage.chunk_meta_dump import dump_target_chunk_meta
 from tests.conftest import run_async
 
 MiB = 1 << 20
@@ -28,12 +26,8 @@ async def _chunks_of(client: Fs3Client, inode_id: int) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     for target_id, target in routing.targets.items():
         node = routing.nodes[target.node_id]
-        rpc = client.rpc.get(node.host, node.port)
-
-        async def call_page(request):
-            return (await rpc.call(StorageMethod.DUMP_CHUNK_META, request, storage_pb2.DumpChunkMetaResponse)).message
-
-        chunks = await dump_all_chunk_meta(call_page, target_id, page_limit=7)  # small pages: the paging runs
+        # small pages: the paging runs
+        chunks = await dump_target_chunk_meta(client.rpc.get(node.host, node.port), target_id, page_limit=7)
         indexes = [meta.chunk.chunk_index for meta in chunks if meta.chunk.inode_id == inode_id]
         if indexes:
             found[target_id] = sorted(indexes)

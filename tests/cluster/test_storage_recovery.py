@@ -24,7 +24,7 @@ from fs3.client import Fs3Client
 from fs3.errors import Fs3Error, StatusCode
 from fs3.net.methods import StorageMethod
 from fs3.routing import NodeType, PublicState, RoutingInfo
-from fs3.storage.chunk_meta_dump import dump_all_chunk_meta
+from fs3.storage.chunk_meta_dump import dump_target_chunk_meta
 from tests.conftest import run_async, start_cluster
 
 KiB = 1 << 10
@@ -199,12 +199,8 @@ async def chunks_of_inodes(client: Fs3Client, inode_ids: set[int]) -> dict[int, 
     found: dict[int, int] = {}
     for target_id, target in routing.targets.items():
         node = routing.nodes[target.node_id]
-        rpc = client.rpc.get(node.host, node.port)
-
-        async def call_page(request):
-            return (await rpc.call(StorageMethod.DUMP_CHUNK_META, request, storage_pb2.DumpChunkMetaResponse)).message
-
-        count = sum(meta.chunk.inode_id in inode_ids for meta in await dump_all_chunk_meta(call_page, target_id))
+        chunks = await dump_target_chunk_meta(client.rpc.get(node.host, node.port), target_id)
+        count = sum(meta.chunk.inode_id in inode_ids for meta in chunks)
         if count:
             found[target_id] = count
     return found
