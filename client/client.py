@@ -164,7 +164,7 @@ class Fs3Client:
         self.meta = MetaClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
                                timeout_s=config.meta_timeout_s, client_id=self.client_id)
         self.storage = StorageClient(self.rpc, lambda: self.routing.routing, self.routing.refresh,
-                                     client_id=self.client_id, config=config.storage)
+                                     client_id=self.client_id, config=config.storage, token=token)
         self.locks = FileLocks(self.meta, self.client_id, config.lock_retry)
         self.inflight_chunks = asyncio.Semaphore(config.inflight_chunks_max)
         self._heartbeat_task: asyncio.Task | None = None
@@ -212,6 +212,7 @@ class Fs3Client:
         self._heartbeat_task = None
         await self.routing.stop()
         await self.rpc.close()
+        self.storage.close()
         await self.mgmtd.close()
 
     async def __aenter__(self) -> "Fs3Client":

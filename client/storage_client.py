@@ -1,7 +1,10 @@
 """Chunk reads and writes against the storage services, with retries.
 
 Writes go to the chain's head; reads to any serving replica, spread by chunk
-so one file's reads use every replica. Routing errors (stale chain version,
+so one file's reads use every replica. A payload to or from a storage service
+on this host moves through a slot of the client's shared memory region
+(`client/shared_memory_paths.py`) when the service took its registration;
+otherwise it rides in the TCP frame. Routing errors (stale chain version,
 a target that stopped serving, an unreachable node) refresh the routing info
 and retry within a bounded number of attempts; errors the caller caused
 (checksum, range, ENOSPC) are raised at once.
@@ -19,8 +22,10 @@ import crc32c
 
 from fs3._proto import storage_pb2
 from fs3.errors import Fs3Error, StatusCode
-from fs3.net.client import RpcClientPool
+from fs3.client.shared_memory_paths import SharedMemoryConfig, SharedMemoryPaths
+from fs3.net.client import RpcClient, RpcClientPool
 from fs3.net.methods import StorageMethod
+from fs3.net.shared_memory import Registration
 from fs3.routing import RoutingInfo, TargetInfo
 
 __all__ = ["StorageClient", "StorageClientConfig"]
@@ -30,8 +35,10 @@ logger = logging.getLogger(__name__)
 _RETRYABLE = frozenset({
     StatusCode.STALE_CHAIN_VERSION, StatusCode.UNAVAILABLE, StatusCode.TIMEOUT, StatusCode.TARGET_NOT_SERVING,
     StatusCode.UNKNOWN_TARGET, StatusCode.ROUTING_NOT_READY, StatusCode.CHUNK_PENDING, StatusCode.UNKNOWN_CHAIN,
-    StatusCode.CHUNK_CORRUPTED, StatusCode.INTERNAL,
+    StatusCode.CHUNK_CORRUPTED, StatusCode.INTERNAL, StatusCode.UNKNOWN_REGION,
 })
+# Errors after which the service may still be using a shared memory slot (no reply came back).
+_NO_REPLY = frozenset({StatusCode.UNAVAILABLE, StatusCode.TIMEOUT})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,6 +47,7 @@ class StorageClientConfig:
     retry_delay_s: float = 0.05
     retry_delay_max_s: float = 1.0
     timeout_s: float = 30.0
+    shared_memory: SharedMemoryConfig = SharedMemoryConfig()
 
 
 def _chunk_message(inode_id: int, chunk_index: int) -> storage_pb2.ChunkId:
@@ -55,19 +63,63 @@ class StorageClient:
         *,
         client_id: int,
         config: StorageClientConfig = StorageClientConfig(),
+        token: str | None = None,
     ) -> None:
         self.clients = clients
+        self.shared_memory = SharedMemoryPaths(token, config.shared_memory)
         self._routing = routing
         self._refresh_routing = refresh_routing
         self.client_id = client_id
         self.config = config
         self._request_seq = 0
 
-    def _rpc(self, routing: RoutingInfo, target: TargetInfo):
+    def _rpc(self, routing: RoutingInfo, target: TargetInfo) -> RpcClient:
         node = routing.nodes.get(target.node_id)
         if node is None:
             raise Fs3Error(StatusCode.UNAVAILABLE, f"storage node {target.node_id} unknown")
         return self.clients.get(node.host, node.port)
+
+    async def _shared_registration(self, routing: RoutingInfo, target: TargetInfo, length: int) -> Registration | None:
+        node = routing.nodes.get(target.node_id)
+        if node is None:
+            return None
+        registration = await self.shared_memory.registration_for(node)
+        return registration if registration is not None and self.shared_memory.usable(length) else None
+
+    async def _call_through_slot(
+        self, rpc: RpcClient, registration: Registration, method_id: int, request, response_type, *,
+        send: memoryview | None = None, receive_into: memoryview | None = None,
+    ):
+        """One chunk call whose payload moves through a slot of the region instead of the frame."""
+        region = self.shared_memory.region
+        assert region is not None
+        slot = await region.acquire()
+        replied = False
+        try:
+            if send is not None:
+                slot.view[:len(send)] = send
+            request.shared_buffer.region_id = registration.region_id
+            request.shared_buffer.offset = slot.offset
+            try:
+                result = await rpc.call(method_id, request, response_type, timeout_s=self.config.timeout_s)
+            except Fs3Error as error:
+                replied = error.code not in _NO_REPLY
+                if error.code == StatusCode.UNKNOWN_REGION:
+                    self.shared_memory.forget(registration)
+                raise
+            replied = True
+            if receive_into is not None and result.message.length:
+                count = result.message.length
+                receive_into[:count] = slot.view[:count]
+            return result.message
+        finally:
+            if replied:
+                region.release(slot)
+            else:
+                region.retire(slot)  # the service may still write into it
+
+    def close(self) -> None:
+        self.shared_memory.close()
 
     async def _backoff(self, attempt: int) -> None:
         await asyncio.sleep(min(self.config.retry_delay_s * (2 ** min(attempt, 6)), self.config.retry_delay_max_s))
@@ -98,7 +150,12 @@ class StorageClient:
                 target_id=head.target_id, client_id=self.client_id, request_seq=self._request_seq,
             )
             try:
-                result = await self._rpc(routing, head).call(
+                rpc = self._rpc(routing, head)
+                registration = await self._shared_registration(routing, head, len(data))
+                if registration is not None:
+                    return await self._call_through_slot(rpc, registration, StorageMethod.WRITE_CHUNK, request,
+                                                         storage_pb2.WriteChunkResponse, send=data)
+                result = await rpc.call(
                     StorageMethod.WRITE_CHUNK, request, storage_pb2.WriteChunkResponse,
                     payload=[data] if len(data) else (), timeout_s=self.config.timeout_s,
                 )
@@ -151,7 +208,13 @@ class StorageClient:
             chain_id=chain_id, chain_version=chain_version, chunk=_chunk_message(inode_id, chunk_index),
             offset=offset, length=length, target_id=target.target_id, relaxed=relaxed,
         )
-        result = await self._rpc(routing, target).call(
+        rpc = self._rpc(routing, target)
+        registration = await self._shared_registration(routing, target, length)
+        if registration is not None:
+            message = await self._call_through_slot(rpc, registration, StorageMethod.READ_CHUNK, request,
+                                                    storage_pb2.ReadChunkResponse, receive_into=into)
+            return message.length
+        result = await rpc.call(
             StorageMethod.READ_CHUNK, request, storage_pb2.ReadChunkResponse, into=into[:length],
             timeout_s=self.config.timeout_s,
         )

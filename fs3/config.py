@@ -151,6 +151,12 @@ class StorageServiceConfig:
     cpu_latency_limit_us: int = -1  # hold a PM QoS CPU latency limit while running (fs3/cpu_latency.py); -1: off
     token_file: str = ""  # this service's own token (a user with the root flag): calls to mgmtd and peers
     user_table_refresh_min_s: float = 1.0  # an unknown token re-reads the user table at most this often
+    # Same-host clients may register memory regions and move chunk payloads through them (fs3/net/shared_memory).
+    shared_memory: bool = True
+    shared_memory_region_bytes_max: int = 1024 * MiB  # one client region
+    shared_memory_mapped_bytes_max: int = 16384 * MiB  # all regions mapped at once (address space, not memory)
+    shared_memory_regions_max: int = 256
+    shared_memory_registration_timeout_s: float = 5.0
 
     def check(self) -> None:
         assert self.io_threads > 0

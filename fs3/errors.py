@@ -42,6 +42,7 @@ class StatusCode(enum.IntEnum):
     ROUTING_NOT_READY = 1018
     CHUNK_CORRUPTED = 1019
     FRAME_TOO_LARGE = 1020
+    UNKNOWN_REGION = 1021  # a shared memory region the service does not (or no longer) know: register again
 
 
 def code_name(code: int) -> str:

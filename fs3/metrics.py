@@ -28,6 +28,9 @@ RPC_SECONDS = Histogram(
     buckets=(0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0, 5.0),
 )
 STORAGE_BYTES = Counter("fs3_storage_bytes", "Chunk payload bytes moved by a storage service", ["direction"])
+SHARED_MEMORY_BYTES = Counter("fs3_shared_memory_bytes",
+                              "Chunk payload bytes a storage service moved through clients' shared memory", ["direction"])
+SHARED_MEMORY_REGIONS = Gauge("fs3_shared_memory_regions", "Client memory regions registered with a storage service")
 CLUSTER_NODES = Gauge("fs3_cluster_nodes", "Registered nodes by type and liveness", ["node_type", "alive"])
 CLUSTER_TARGETS = Gauge("fs3_cluster_targets", "Storage targets by public state", ["public_state"])
 

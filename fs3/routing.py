@@ -60,6 +60,7 @@ class NodeInfo:
     start_time_ms: int = 0
     metrics_port: int = 0
     config_version: int = 0  # its node type's distributed config it has applied (0: none)
+    shared_memory_socket: str = ""  # storage: abstract Unix socket for same-host memory registration
 
     @property
     def address(self) -> str:

@@ -15,6 +15,7 @@ from fs3.mgmtd.client import MgmtdClient
 from fs3.mgmtd.user_table import UserTable
 from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
+from fs3.net.shared_memory import SharedMemoryLimits, SharedMemoryRegistry
 from fs3.routing import NodeType
 from fs3.service_runner import service_main
 from fs3.storage.chunk_engine import ChunkEngineConfig
@@ -55,6 +56,14 @@ class StorageServer:
         self._follow_task: asyncio.Task | None = None
         self.node: StorageNode | None = None
         self.hot_config = HotConfig(config)
+        self.shared_memory: SharedMemoryRegistry | None = None
+        if config.shared_memory:
+            self.shared_memory = SharedMemoryRegistry(config.node_id, self.user_table, SharedMemoryLimits(
+                region_bytes_max=config.shared_memory_region_bytes_max,
+                mapped_bytes_max=config.shared_memory_mapped_bytes_max,
+                regions_max=config.shared_memory_regions_max,
+                registration_timeout_s=config.shared_memory_registration_timeout_s,
+            ))
 
     async def _target_reports(self):
         assert self.agent is not None and self.local_states is not None
@@ -94,10 +103,13 @@ class StorageServer:
             self.targets[target_id] = StorageTarget(target_id, path, self.executor, engine_config)
         port = await self.server.start(self.config.host, self.config.port)
         metrics_port = start_metrics_endpoint(self.config.host, self.config.metrics_port)
+        if self.shared_memory is not None:
+            await self.shared_memory.start()
         self.agent = NodeAgent(
             self.mgmtd, self.config.node_id, NodeType.STORAGE, self.config.host, port,
             heartbeat_interval_s=self.config.heartbeat_interval_s, target_reports=self._target_reports,
             metrics_port=metrics_port, apply_config=self._apply_config, user_table=self.user_table,
+            shared_memory_socket=self.shared_memory.socket_name if self.shared_memory is not None else "",
         )
         agent = self.agent
         self.local_states = TargetLocalStates(self.targets)  # every target goes through recovery
@@ -112,7 +124,7 @@ class StorageServer:
         self.node = node
         register_storage_service(self.server, node, TargetAdmin(node, self.executor, engine_config,
                                                                 self.config.disks, self.agent.refresh_routing),
-                                 chunk_meta_page_max=self.config.chunk_meta_page_max)
+                                 chunk_meta_page_max=self.config.chunk_meta_page_max, shared_memory=self.shared_memory)
         self.resync = ResyncWorker(
             node, self.clients, self.agent.current_routing, poll_interval_s=self.config.resync_poll_interval_s,
             concurrency_max=self.config.resync_concurrency_max, retry_delay_s=self.config.resync_retry_delay_s,
@@ -142,6 +154,8 @@ class StorageServer:
             await self.resync.stop()
         await stop_tasks(self._follow_task)
         await self.server.stop()
+        if self.shared_memory is not None:
+            await self.shared_memory.stop()
         if self.agent is not None:
             await self.agent.stop()  # closes self.mgmtd
         else:

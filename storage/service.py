@@ -11,9 +11,11 @@ from __future__ import annotations
 from fs3._proto import storage_pb2
 from fs3.errors import Fs3Error, StatusCode
 from fs3.identity import Access
-from fs3.metrics import STORAGE_BYTES
+from fs3.metrics import SHARED_MEMORY_BYTES, STORAGE_BYTES
 from fs3.net.methods import StorageMethod
 from fs3.net.server import RpcContext, RpcServer
+from fs3.net.shared_memory import SharedMemoryRegistry
+from fs3.net.shared_memory.copy import copy_buffer
 from fs3.storage.chunk_engine import ChunkId
 from fs3.storage.codec import (
     chunk_meta_to_proto, read_request_from_proto, remove_request_from_proto, truncate_request_from_proto,
@@ -27,15 +29,38 @@ __all__ = ["register_storage_service"]
 
 
 def register_storage_service(server: RpcServer, node: StorageNode, target_admin: TargetAdmin | None = None, *,
-                             chunk_meta_page_max: int = 8192) -> None:
+                             chunk_meta_page_max: int = 8192, shared_memory: SharedMemoryRegistry | None = None) -> None:
     pool = server.payload_pool
 
     written_bytes = STORAGE_BYTES.labels("written")
     read_bytes = STORAGE_BYTES.labels("read")
+    shared_written_bytes = SHARED_MEMORY_BYTES.labels("written")
+    shared_read_bytes = SHARED_MEMORY_BYTES.labels("read")
+
+    def shared_view(slot: storage_pb2.SharedBuffer, length: int, context: RpcContext) -> memoryview:
+        if context.payload is not None:
+            raise Fs3Error(StatusCode.BAD_REQUEST, "a request names a shared buffer or carries a payload, not both")
+        if shared_memory is None:
+            raise Fs3Error(StatusCode.UNKNOWN_REGION, "this storage service takes no shared memory")
+        return shared_memory.view(slot.region_id, slot.offset, length, context.identity)
 
     async def write_chunk(request: storage_pb2.WriteChunkRequest, context: RpcContext):
-        result = await node.write(write_request_from_proto(request), context.payload)
-        written_bytes.inc(request.length)
+        decoded = write_request_from_proto(request)
+        if not request.HasField("shared_buffer"):
+            result = await node.write(decoded, context.payload)
+            written_bytes.inc(request.length)
+        else:
+            # Copied out of the client's memory first (an RDMA READ): what is checked, stored and
+            # forwarded cannot change under us.
+            source = shared_view(request.shared_buffer, decoded.length, context)
+            buffer = pool.acquire(max(decoded.length, 1))
+            try:
+                payload = buffer.view[:decoded.length]
+                copy_buffer(payload, source)
+                result = await node.write(decoded, payload)
+            finally:
+                buffer.release()
+            shared_written_bytes.inc(request.length)
         return storage_pb2.WriteChunkResponse(
             committed_version=result.committed_version, chunk_length=result.chunk_length,
             chunk_crc32c=result.chunk_crc32c,
@@ -45,6 +70,13 @@ def register_storage_service(server: RpcServer, node: StorageNode, target_admin:
         decoded = read_request_from_proto(request)
         if decoded.length > node.chunk_size_bytes_max:
             raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE, f"read length {decoded.length} exceeds the chunk size limit")
+        if request.HasField("shared_buffer"):
+            result = await node.read(decoded, shared_view(request.shared_buffer, decoded.length, context))
+            shared_read_bytes.inc(result.length)
+            return storage_pb2.ReadChunkResponse(
+                length=result.length, committed_version=result.committed_version,
+                chunk_length=result.chunk_length, chunk_exists=result.chunk_exists,
+            )
         buffer = pool.acquire(max(decoded.length, 1))
         try:
             result = await node.read(decoded, buffer.view[: decoded.length])

@@ -24,33 +24,33 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x66s3/_proto/common.proto\x12\x03\x66s3\"\xe7\x01\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\r\x12 \n\tnode_type\x18\x02 \x01(\x0e\x32\r.fs3.NodeType\x12\x0c\n\x04host\x18\x03 \x01(\t\x12\x0c\n\x04port\x18\x04 \x01(\r\x12\x10\n\x08hostname\x18\x05 \x01(\t\x12\x0b\n\x03pid\x18\x06 \x01(\r\x12\x19\n\x11last_heartbeat_ms\x18\x07 \x01(\x04\x12\r\n\x05\x61live\x18\x08 \x01(\x08\x12\x15\n\rstart_time_ms\x18\t \x01(\x04\x12\x14\n\x0cmetrics_port\x18\n \x01(\r\x12\x16\n\x0e\x63onfig_version\x18\x0b \x01(\x04\"\x82\x02\n\nTargetInfo\x12\x11\n\ttarget_id\x18\x01 \x01(\x04\x12\x0f\n\x07node_id\x18\x02 \x01(\r\x12\x0c\n\x04path\x18\x03 \x01(\t\x12,\n\x0cpublic_state\x18\x04 \x01(\x0e\x32\x16.fs3.PublicTargetState\x12*\n\x0blocal_state\x18\x05 \x01(\x0e\x32\x15.fs3.LocalTargetState\x12\x10\n\x08\x63hain_id\x18\x06 \x01(\r\x12\x12\n\nused_bytes\x18\x07 \x01(\x04\x12\x16\n\x0e\x63\x61pacity_bytes\x18\x08 \x01(\x04\x12\x13\n\x0b\x63hunk_count\x18\t \x01(\x04\x12\x15\n\radmin_offline\x18\n \x01(\x08\"H\n\tChainInfo\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\r\x12\x15\n\rchain_version\x18\x02 \x01(\r\x12\x12\n\ntarget_ids\x18\x03 \x03(\x04\"H\n\nChainTable\x12\x10\n\x08table_id\x18\x01 \x01(\r\x12\x15\n\rtable_version\x18\x02 \x01(\r\x12\x11\n\tchain_ids\x18\x03 \x03(\r\"\xad\x01\n\x0bRoutingInfo\x12\x17\n\x0frouting_version\x18\x01 \x01(\x04\x12\x1c\n\x05nodes\x18\x02 \x03(\x0b\x32\r.fs3.NodeInfo\x12 \n\x07targets\x18\x03 \x03(\x0b\x32\x0f.fs3.TargetInfo\x12\x1e\n\x06\x63hains\x18\x04 \x03(\x0b\x32\x0e.fs3.ChainInfo\x12%\n\x0c\x63hain_tables\x18\x05 \x03(\x0b\x32\x0f.fs3.ChainTable\"\x97\x01\n\x06Layout\x12\x16\n\x0e\x63hain_table_id\x18\x01 \x01(\r\x12\x1b\n\x13\x63hain_table_version\x18\x02 \x01(\r\x12\x12\n\nchunk_size\x18\x03 \x01(\r\x12\x13\n\x0bstripe_size\x18\x04 \x01(\r\x12\x19\n\x11\x66irst_chain_index\x18\x05 \x01(\r\x12\x14\n\x0cshuffle_seed\x18\x06 \x01(\x04\"C\n\x08UserInfo\x12\x0b\n\x03uid\x18\x01 \x01(\r\x12\x0b\n\x03gid\x18\x02 \x01(\r\x12\x0e\n\x06groups\x18\x03 \x03(\r\x12\r\n\x05token\x18\x04 \x01(\t\")\n\x08RpcError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t*{\n\x08NodeType\x12\x19\n\x15NODE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fNODE_TYPE_MGMTD\x10\x01\x12\x12\n\x0eNODE_TYPE_META\x10\x02\x12\x15\n\x11NODE_TYPE_STORAGE\x10\x03\x12\x14\n\x10NODE_TYPE_CLIENT\x10\x04*\xb3\x01\n\x11PublicTargetState\x12\x1c\n\x18PUBLIC_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14PUBLIC_STATE_SERVING\x10\x01\x12\x18\n\x14PUBLIC_STATE_SYNCING\x10\x02\x12\x18\n\x14PUBLIC_STATE_WAITING\x10\x03\x12\x18\n\x14PUBLIC_STATE_LASTSRV\x10\x04\x12\x18\n\x14PUBLIC_STATE_OFFLINE\x10\x05*|\n\x10LocalTargetState\x12\x1b\n\x17LOCAL_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16LOCAL_STATE_UP_TO_DATE\x10\x01\x12\x16\n\x12LOCAL_STATE_ONLINE\x10\x02\x12\x17\n\x13LOCAL_STATE_OFFLINE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x66s3/_proto/common.proto\x12\x03\x66s3\"\x85\x02\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\r\x12 \n\tnode_type\x18\x02 \x01(\x0e\x32\r.fs3.NodeType\x12\x0c\n\x04host\x18\x03 \x01(\t\x12\x0c\n\x04port\x18\x04 \x01(\r\x12\x10\n\x08hostname\x18\x05 \x01(\t\x12\x0b\n\x03pid\x18\x06 \x01(\r\x12\x19\n\x11last_heartbeat_ms\x18\x07 \x01(\x04\x12\r\n\x05\x61live\x18\x08 \x01(\x08\x12\x15\n\rstart_time_ms\x18\t \x01(\x04\x12\x14\n\x0cmetrics_port\x18\n \x01(\r\x12\x16\n\x0e\x63onfig_version\x18\x0b \x01(\x04\x12\x1c\n\x14shared_memory_socket\x18\x0c \x01(\t\"\x82\x02\n\nTargetInfo\x12\x11\n\ttarget_id\x18\x01 \x01(\x04\x12\x0f\n\x07node_id\x18\x02 \x01(\r\x12\x0c\n\x04path\x18\x03 \x01(\t\x12,\n\x0cpublic_state\x18\x04 \x01(\x0e\x32\x16.fs3.PublicTargetState\x12*\n\x0blocal_state\x18\x05 \x01(\x0e\x32\x15.fs3.LocalTargetState\x12\x10\n\x08\x63hain_id\x18\x06 \x01(\r\x12\x12\n\nused_bytes\x18\x07 \x01(\x04\x12\x16\n\x0e\x63\x61pacity_bytes\x18\x08 \x01(\x04\x12\x13\n\x0b\x63hunk_count\x18\t \x01(\x04\x12\x15\n\radmin_offline\x18\n \x01(\x08\"H\n\tChainInfo\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\r\x12\x15\n\rchain_version\x18\x02 \x01(\r\x12\x12\n\ntarget_ids\x18\x03 \x03(\x04\"H\n\nChainTable\x12\x10\n\x08table_id\x18\x01 \x01(\r\x12\x15\n\rtable_version\x18\x02 \x01(\r\x12\x11\n\tchain_ids\x18\x03 \x03(\r\"\xad\x01\n\x0bRoutingInfo\x12\x17\n\x0frouting_version\x18\x01 \x01(\x04\x12\x1c\n\x05nodes\x18\x02 \x03(\x0b\x32\r.fs3.NodeInfo\x12 \n\x07targets\x18\x03 \x03(\x0b\x32\x0f.fs3.TargetInfo\x12\x1e\n\x06\x63hains\x18\x04 \x03(\x0b\x32\x0e.fs3.ChainInfo\x12%\n\x0c\x63hain_tables\x18\x05 \x03(\x0b\x32\x0f.fs3.ChainTable\"\x97\x01\n\x06Layout\x12\x16\n\x0e\x63hain_table_id\x18\x01 \x01(\r\x12\x1b\n\x13\x63hain_table_version\x18\x02 \x01(\r\x12\x12\n\nchunk_size\x18\x03 \x01(\r\x12\x13\n\x0bstripe_size\x18\x04 \x01(\r\x12\x19\n\x11\x66irst_chain_index\x18\x05 \x01(\r\x12\x14\n\x0cshuffle_seed\x18\x06 \x01(\x04\"C\n\x08UserInfo\x12\x0b\n\x03uid\x18\x01 \x01(\r\x12\x0b\n\x03gid\x18\x02 \x01(\r\x12\x0e\n\x06groups\x18\x03 \x03(\r\x12\r\n\x05token\x18\x04 \x01(\t\")\n\x08RpcError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t*{\n\x08NodeType\x12\x19\n\x15NODE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fNODE_TYPE_MGMTD\x10\x01\x12\x12\n\x0eNODE_TYPE_META\x10\x02\x12\x15\n\x11NODE_TYPE_STORAGE\x10\x03\x12\x14\n\x10NODE_TYPE_CLIENT\x10\x04*\xb3\x01\n\x11PublicTargetState\x12\x1c\n\x18PUBLIC_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14PUBLIC_STATE_SERVING\x10\x01\x12\x18\n\x14PUBLIC_STATE_SYNCING\x10\x02\x12\x18\n\x14PUBLIC_STATE_WAITING\x10\x03\x12\x18\n\x14PUBLIC_STATE_LASTSRV\x10\x04\x12\x18\n\x14PUBLIC_STATE_OFFLINE\x10\x05*|\n\x10LocalTargetState\x12\x1b\n\x17LOCAL_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16LOCAL_STATE_UP_TO_DATE\x10\x01\x12\x16\n\x12LOCAL_STATE_ONLINE\x10\x02\x12\x17\n\x13LOCAL_STATE_OFFLINE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fs3._proto.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NODETYPE']._serialized_start=1117
-  _globals['_NODETYPE']._serialized_end=1240
-  _globals['_PUBLICTARGETSTATE']._serialized_start=1243
-  _globals['_PUBLICTARGETSTATE']._serialized_end=1422
-  _globals['_LOCALTARGETSTATE']._serialized_start=1424
-  _globals['_LOCALTARGETSTATE']._serialized_end=1548
+  _globals['_NODETYPE']._serialized_start=1147
+  _globals['_NODETYPE']._serialized_end=1270
+  _globals['_PUBLICTARGETSTATE']._serialized_start=1273
+  _globals['_PUBLICTARGETSTATE']._serialized_end=1452
+  _globals['_LOCALTARGETSTATE']._serialized_start=1454
+  _globals['_LOCALTARGETSTATE']._serialized_end=1578
   _globals['_NODEINFO']._serialized_start=33
-  _globals['_NODEINFO']._serialized_end=264
-  _globals['_TARGETINFO']._serialized_start=267
-  _globals['_TARGETINFO']._serialized_end=525
-  _globals['_CHAININFO']._serialized_start=527
-  _globals['_CHAININFO']._serialized_end=599
-  _globals['_CHAINTABLE']._serialized_start=601
-  _globals['_CHAINTABLE']._serialized_end=673
-  _globals['_ROUTINGINFO']._serialized_start=676
-  _globals['_ROUTINGINFO']._serialized_end=849
-  _globals['_LAYOUT']._serialized_start=852
-  _globals['_LAYOUT']._serialized_end=1003
-  _globals['_USERINFO']._serialized_start=1005
-  _globals['_USERINFO']._serialized_end=1072
-  _globals['_RPCERROR']._serialized_start=1074
-  _globals['_RPCERROR']._serialized_end=1115
+  _globals['_NODEINFO']._serialized_end=294
+  _globals['_TARGETINFO']._serialized_start=297
+  _globals['_TARGETINFO']._serialized_end=555
+  _globals['_CHAININFO']._serialized_start=557
+  _globals['_CHAININFO']._serialized_end=629
+  _globals['_CHAINTABLE']._serialized_start=631
+  _globals['_CHAINTABLE']._serialized_end=703
+  _globals['_ROUTINGINFO']._serialized_start=706
+  _globals['_ROUTINGINFO']._serialized_end=879
+  _globals['_LAYOUT']._serialized_start=882
+  _globals['_LAYOUT']._serialized_end=1033
+  _globals['_USERINFO']._serialized_start=1035
+  _globals['_USERINFO']._serialized_end=1102
+  _globals['_RPCERROR']._serialized_start=1104
+  _globals['_RPCERROR']._serialized_end=1145
 # @@protoc_insertion_point(module_scope)

@@ -47,7 +47,7 @@ LOCAL_STATE_ONLINE: LocalTargetState
 LOCAL_STATE_OFFLINE: LocalTargetState
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "node_type", "host", "port", "hostname", "pid", "last_heartbeat_ms", "alive", "start_time_ms", "metrics_port", "config_version")
+    __slots__ = ("node_id", "node_type", "host", "port", "hostname", "pid", "last_heartbeat_ms", "alive", "start_time_ms", "metrics_port", "config_version", "shared_memory_socket")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_TYPE_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,7 @@ class NodeInfo(_message.Message):
     START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     METRICS_PORT_FIELD_NUMBER: _ClassVar[int]
     CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHARED_MEMORY_SOCKET_FIELD_NUMBER: _ClassVar[int]
     node_id: int
     node_type: NodeType
     host: str
@@ -70,7 +71,8 @@ class NodeInfo(_message.Message):
     start_time_ms: int
     metrics_port: int
     config_version: int
-    def __init__(self, node_id: _Optional[int] = ..., node_type: _Optional[_Union[NodeType, str]] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., last_heartbeat_ms: _Optional[int] = ..., alive: _Optional[bool] = ..., start_time_ms: _Optional[int] = ..., metrics_port: _Optional[int] = ..., config_version: _Optional[int] = ...) -> None: ...
+    shared_memory_socket: str
+    def __init__(self, node_id: _Optional[int] = ..., node_type: _Optional[_Union[NodeType, str]] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., last_heartbeat_ms: _Optional[int] = ..., alive: _Optional[bool] = ..., start_time_ms: _Optional[int] = ..., metrics_port: _Optional[int] = ..., config_version: _Optional[int] = ..., shared_memory_socket: _Optional[str] = ...) -> None: ...
 
 class TargetInfo(_message.Message):
     __slots__ = ("target_id", "node_id", "path", "public_state", "local_state", "chain_id", "used_bytes", "capacity_bytes", "chunk_count", "admin_offline")

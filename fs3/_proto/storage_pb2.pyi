@@ -14,8 +14,16 @@ class ChunkId(_message.Message):
     chunk_index: int
     def __init__(self, inode_id: _Optional[int] = ..., chunk_index: _Optional[int] = ...) -> None: ...
 
+class SharedBuffer(_message.Message):
+    __slots__ = ("region_id", "offset")
+    REGION_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    region_id: int
+    offset: int
+    def __init__(self, region_id: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+
 class WriteChunkRequest(_message.Message):
-    __slots__ = ("chain_id", "chain_version", "chunk", "offset", "length", "chunk_size", "payload_crc32c", "full_chunk_replace", "target_id", "client_id", "request_seq", "from_predecessor", "update_version")
+    __slots__ = ("chain_id", "chain_version", "chunk", "offset", "length", "chunk_size", "payload_crc32c", "full_chunk_replace", "target_id", "client_id", "request_seq", "from_predecessor", "update_version", "shared_buffer")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_VERSION_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +37,7 @@ class WriteChunkRequest(_message.Message):
     REQUEST_SEQ_FIELD_NUMBER: _ClassVar[int]
     FROM_PREDECESSOR_FIELD_NUMBER: _ClassVar[int]
     UPDATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHARED_BUFFER_FIELD_NUMBER: _ClassVar[int]
     chain_id: int
     chain_version: int
     chunk: ChunkId
@@ -42,7 +51,8 @@ class WriteChunkRequest(_message.Message):
     request_seq: int
     from_predecessor: bool
     update_version: int
-    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., chunk: _Optional[_Union[ChunkId, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., chunk_size: _Optional[int] = ..., payload_crc32c: _Optional[int] = ..., full_chunk_replace: _Optional[bool] = ..., target_id: _Optional[int] = ..., client_id: _Optional[int] = ..., request_seq: _Optional[int] = ..., from_predecessor: _Optional[bool] = ..., update_version: _Optional[int] = ...) -> None: ...
+    shared_buffer: SharedBuffer
+    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., chunk: _Optional[_Union[ChunkId, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., chunk_size: _Optional[int] = ..., payload_crc32c: _Optional[int] = ..., full_chunk_replace: _Optional[bool] = ..., target_id: _Optional[int] = ..., client_id: _Optional[int] = ..., request_seq: _Optional[int] = ..., from_predecessor: _Optional[bool] = ..., update_version: _Optional[int] = ..., shared_buffer: _Optional[_Union[SharedBuffer, _Mapping]] = ...) -> None: ...
 
 class WriteChunkResponse(_message.Message):
     __slots__ = ("committed_version", "chunk_length", "chunk_crc32c")
@@ -55,7 +65,7 @@ class WriteChunkResponse(_message.Message):
     def __init__(self, committed_version: _Optional[int] = ..., chunk_length: _Optional[int] = ..., chunk_crc32c: _Optional[int] = ...) -> None: ...
 
 class ReadChunkRequest(_message.Message):
-    __slots__ = ("chain_id", "chain_version", "chunk", "offset", "length", "target_id", "relaxed")
+    __slots__ = ("chain_id", "chain_version", "chunk", "offset", "length", "target_id", "relaxed", "shared_buffer")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_VERSION_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +73,7 @@ class ReadChunkRequest(_message.Message):
     LENGTH_FIELD_NUMBER: _ClassVar[int]
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     RELAXED_FIELD_NUMBER: _ClassVar[int]
+    SHARED_BUFFER_FIELD_NUMBER: _ClassVar[int]
     chain_id: int
     chain_version: int
     chunk: ChunkId
@@ -70,7 +81,8 @@ class ReadChunkRequest(_message.Message):
     length: int
     target_id: int
     relaxed: bool
-    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., chunk: _Optional[_Union[ChunkId, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., target_id: _Optional[int] = ..., relaxed: _Optional[bool] = ...) -> None: ...
+    shared_buffer: SharedBuffer
+    def __init__(self, chain_id: _Optional[int] = ..., chain_version: _Optional[int] = ..., chunk: _Optional[_Union[ChunkId, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., target_id: _Optional[int] = ..., relaxed: _Optional[bool] = ..., shared_buffer: _Optional[_Union[SharedBuffer, _Mapping]] = ...) -> None: ...
 
 class ReadChunkResponse(_message.Message):
     __slots__ = ("length", "committed_version", "chunk_length", "chunk_exists")

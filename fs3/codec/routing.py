@@ -22,7 +22,7 @@ def node_to_proto(node: NodeInfo) -> common_pb2.NodeInfo:
         node_id=node.node_id, node_type=int(node.node_type), host=node.host, port=node.port,
         hostname=node.hostname, pid=node.pid, last_heartbeat_ms=node.last_heartbeat_ms,
         alive=node.alive, start_time_ms=node.start_time_ms, metrics_port=node.metrics_port,
-        config_version=node.config_version,
+        config_version=node.config_version, shared_memory_socket=node.shared_memory_socket,
     )
 
 
@@ -32,7 +32,7 @@ def node_from_proto(message: common_pb2.NodeInfo) -> NodeInfo:
         port=message.port, hostname=message.hostname, pid=message.pid,
         last_heartbeat_ms=message.last_heartbeat_ms, alive=message.alive,
         start_time_ms=message.start_time_ms, metrics_port=message.metrics_port,
-        config_version=message.config_version,
+        config_version=message.config_version, shared_memory_socket=message.shared_memory_socket,
     )
 
 

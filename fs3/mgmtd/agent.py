@@ -48,12 +48,14 @@ class NodeAgent:
         metrics_port: int = 0,
         apply_config: ApplyConfig | None = None,
         user_table: UserTable | None = None,
+        shared_memory_socket: str = "",
     ) -> None:
         self.mgmtd = mgmtd
         self.user_table = user_table
         self.node = NodeInfo(
             node_id=node_id, node_type=node_type, host=host, port=port, hostname=socket.gethostname(),
             pid=os.getpid(), start_time_ms=int(time.time() * 1000), metrics_port=metrics_port,
+            shared_memory_socket=shared_memory_socket,
         )
         self.heartbeat_interval_s = heartbeat_interval_s
         self.target_reports = target_reports

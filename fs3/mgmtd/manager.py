@@ -169,6 +169,8 @@ class ClusterManager:
             raise Fs3Error(StatusCode.BAD_REQUEST, "node_id must be positive")
         if not node.host or not 0 < node.port < 65536:
             raise Fs3Error(StatusCode.BAD_REQUEST, f"node {node.node_id}: bad address {node.host}:{node.port}")
+        if len(node.shared_memory_socket) > 100 or not node.shared_memory_socket.isprintable():
+            raise Fs3Error(StatusCode.BAD_REQUEST, f"node {node.node_id}: bad shared memory socket name")
         existing = self.routing.nodes.get(node.node_id)
         if existing is not None and existing.node_type != node.node_type:
             raise Fs3Error(

@@ -1,0 +1,106 @@
+"""Which storage services this client reaches through shared memory, and its region.
+
+A storage service that advertises a shared-memory socket in its NodeInfo may
+be on this host; the first chunk request for it tries to register this
+client's region there (`fs3.net.shared_memory`). Success makes every later
+chunk payload to that service move through a region slot instead of the TCP
+stream; failure (another host, a refusal) is remembered for
+`retry_after_s`, and requests use TCP meanwhile. The region is made on first
+need, so clients that move no data on this host never allocate it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+
+from fs3.errors import Fs3Error
+from fs3.net.shared_memory import Registration, SharedMemoryRegion, register_region
+from fs3.routing import NodeInfo
+
+__all__ = ["SharedMemoryPaths", "SharedMemoryConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SharedMemoryConfig:
+    enabled: bool = True
+    slot_bytes: int = 1 << 20  # larger requests use TCP
+    slots: int = 32  # requests in flight through shared memory at once, over all services
+    registration_timeout_s: float = 2.0
+    retry_after_s: float = 30.0  # after a failed registration with a service
+
+    def check(self) -> None:
+        assert self.slot_bytes > 0 and self.slot_bytes % 4096 == 0 and self.slots > 0
+        assert self.registration_timeout_s > 0 and self.retry_after_s >= 0
+
+
+class SharedMemoryPaths:
+    def __init__(self, token: str | None, config: SharedMemoryConfig = SharedMemoryConfig()) -> None:
+        config.check()
+        self.config = config
+        self._token = token or ""
+        self.region: SharedMemoryRegion | None = None
+        self._registrations: dict[str, Registration] = {}  # by socket name
+        self._failed_until: dict[str, float] = {}
+        self._pending: dict[str, asyncio.Future] = {}
+        self._closed = False
+
+    async def registration_for(self, node: NodeInfo) -> Registration | None:
+        """This client's registration with `node` (None: use TCP)."""
+        name = node.shared_memory_socket
+        if not name or not self.config.enabled or self._closed:
+            return None
+        registration = self._registrations.get(name)
+        if registration is not None:
+            return registration
+        if time.monotonic() < self._failed_until.get(name, 0.0):
+            return None
+        pending = self._pending.get(name)
+        if pending is None:
+            pending = self._pending[name] = asyncio.ensure_future(self._register(node))
+            pending.add_done_callback(lambda _future: self._pending.pop(name, None))
+        return await asyncio.shield(pending)
+
+    async def _register(self, node: NodeInfo) -> Registration | None:
+        name = node.shared_memory_socket
+        if self.region is None:
+            self.region = SharedMemoryRegion(self.config.slot_bytes, self.config.slots)
+        try:
+            registration = await register_region(self.region, name, self._token, node.node_id,
+                                                 self.config.registration_timeout_s)
+        except Fs3Error as error:
+            self._failed_until[name] = time.monotonic() + self.config.retry_after_s
+            logger.debug("storage node %d: no shared memory (%s); using TCP", node.node_id, error)
+            return None
+        if self._closed:
+            registration.close()
+            return None
+        for old_name, old in list(self._registrations.items()):
+            if old.node_id == node.node_id:  # the service's earlier process
+                del self._registrations[old_name]
+                old.close()
+        self._registrations[name] = registration
+        return registration
+
+    def forget(self, registration: Registration) -> None:
+        """The service no longer knows the region (it restarted): register again on next use."""
+        for name, known in list(self._registrations.items()):
+            if known is registration:
+                del self._registrations[name]
+                registration.close()
+
+    def usable(self, length: int) -> bool:
+        region = self.region
+        return 0 < length <= self.config.slot_bytes and region is not None and region.slots_in_service > 0
+
+    def close(self) -> None:
+        self._closed = True
+        for registration in self._registrations.values():
+            registration.close()
+        self._registrations.clear()
+        if self.region is not None:
+            self.region.close()
