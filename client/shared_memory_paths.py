@@ -48,6 +48,7 @@ class SharedMemoryPaths:
         self._failed_until: dict[str, float] = {}
         self._pending: dict[str, asyncio.Future] = {}
         self._closed = False
+        self.regions_abandoned = 0
 
     async def registration_for(self, node: NodeInfo) -> Registration | None:
         """This client's registration with `node` (None: use TCP)."""
@@ -69,14 +70,15 @@ class SharedMemoryPaths:
         name = node.shared_memory_socket
         if self.region is None:
             self.region = SharedMemoryRegion(self.config.slot_bytes, self.config.slots)
+        region = self.region
         try:
-            registration = await register_region(self.region, name, self._token, node.node_id,
+            registration = await register_region(region, name, self._token, node.node_id,
                                                  self.config.registration_timeout_s)
         except Fs3Error as error:
             self._failed_until[name] = time.monotonic() + self.config.retry_after_s
             logger.debug("storage node %d: no shared memory (%s); using TCP", node.node_id, error)
             return None
-        if self._closed:
+        if self._closed or region is not self.region:  # closed, or the region abandoned meanwhile
             registration.close()
             return None
         for old_name, old in list(self._registrations.items()):
@@ -93,9 +95,22 @@ class SharedMemoryPaths:
                 del self._registrations[name]
                 registration.close()
 
+    def abandon(self, region: SharedMemoryRegion) -> None:
+        """A service may still write into a slot of `region`: use a new region from now on.
+
+        Every registration of it is closed (the services unmap it once their calls in flight are done)."""
+        if region is not self.region:
+            return  # already replaced
+        region.abandon()
+        for registration in self._registrations.values():
+            registration.close()
+        self._registrations.clear()
+        region.close()
+        self.region = None
+        self.regions_abandoned += 1
+
     def usable(self, length: int) -> bool:
-        region = self.region
-        return 0 < length <= self.config.slot_bytes and region is not None and region.slots_in_service > 0
+        return 0 < length <= self.config.slot_bytes
 
     def close(self) -> None:
         self._closed = True

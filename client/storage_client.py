@@ -67,6 +67,7 @@ class StorageClient:
     ) -> None:
         self.clients = clients
         self.shared_memory = SharedMemoryPaths(token, config.shared_memory)
+        self.payload_bytes = {"shared_memory": 0, "tcp": 0}  # chunk payload bytes moved each way, for reports
         self._routing = routing
         self._refresh_routing = refresh_routing
         self.client_id = client_id
@@ -91,8 +92,7 @@ class StorageClient:
         send: memoryview | None = None, receive_into: memoryview | None = None,
     ):
         """One chunk call whose payload moves through a slot of the region instead of the frame."""
-        region = self.shared_memory.region
-        assert region is not None
+        region = registration.region
         slot = await region.acquire()
         replied = False
         try:
@@ -111,12 +111,13 @@ class StorageClient:
             if receive_into is not None and result.message.length:
                 count = result.message.length
                 receive_into[:count] = slot.view[:count]
+            self.payload_bytes["shared_memory"] += len(send) if send is not None else result.message.length
             return result.message
         finally:
             if replied:
                 region.release(slot)
             else:
-                region.retire(slot)  # the service may still write into it
+                self.shared_memory.abandon(region)  # the service may still write into the slot
 
     def close(self) -> None:
         self.shared_memory.close()
@@ -159,6 +160,7 @@ class StorageClient:
                     StorageMethod.WRITE_CHUNK, request, storage_pb2.WriteChunkResponse,
                     payload=[data] if len(data) else (), timeout_s=self.config.timeout_s,
                 )
+                self.payload_bytes["tcp"] += len(data)
                 return result.message
             except Fs3Error as error:
                 if error.code not in _RETRYABLE:
@@ -223,6 +225,7 @@ class StorageClient:
         if count and (received is None or received.obj is not into.obj):
             assert received is not None and len(received) == count
             into[:count] = received
+        self.payload_bytes["tcp"] += count
         return count
 
     async def query_last_chunk(self, chain_id: int, inode_id: int) -> storage_pb2.QueryLastChunkResponse:

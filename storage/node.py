@@ -13,7 +13,12 @@ This implements the write and read halves of CRAQ as
   a target whose local state is OFFLINE (restarted, recovery not begun);
 - a write forwarded to a SYNCING successor carries the whole chunk after the
   update (full-chunk replace); a syncing target commits such writes at once
-  (`fs3.storage.replication.resync` transfers the rest).
+  (`fs3.storage.replication.resync` transfers the rest);
+- so does a forward that may have reached the successor already: a retry
+  after a failed attempt, or the next write of a chunk whose last forward
+  failed. Applying the update twice would give the successor another version
+  number (or, after a different update, other bytes) than ours; the whole
+  chunk with our version number makes it equal to ours whatever it held.
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ class StorageNode:
         self.lease = lease if lease is not None else HeartbeatLease.always()
         self.local_states = local_states if local_states is not None else TargetLocalStates(targets, returning=False)
         self._writes_in_flight: dict[int, set[object]] = {target_id: set() for target_id in targets}
+        # (target id, chunk id) whose last forward failed: the successor may or may not hold that update.
+        # Cleared by the chunk's next acknowledged write; a restart makes every target recover anyway.
+        self._uncertain_forwards: set[tuple[int, ChunkId]] = set()
 
     def add_target(self, target: StorageTarget, local_state: LocalState) -> None:
         """Serve a target created or emptied while running (`fs3.storage.target_admin`); it replaces
@@ -186,7 +194,14 @@ class StorageNode:
             payload_crc32c=request.payload_crc32c,
         )
         assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
-        await self._forward_until_acknowledged(request, target, data, pending)
+        key = (target.target_id, request.chunk_id)
+        try:
+            await self._forward_until_acknowledged(request, target, data, pending,
+                                                   whole_chunk_first=key in self._uncertain_forwards)
+        except BaseException:
+            self._uncertain_forwards.add(key)
+            raise
+        self._uncertain_forwards.discard(key)
         meta = await target.commit(request.chunk_id, pending.pending_version)
         assert meta.committed_version == pending.pending_version
         return WriteResult(meta.committed_version, meta.length, meta.crc32c)
@@ -213,11 +228,12 @@ class StorageNode:
         return members[index + 1] if index + 1 < len(members) else None
 
     async def _forward_until_acknowledged(self, request: WriteRequest, target: StorageTarget, data: memoryview,
-                                          pending: ChunkMeta) -> None:
+                                          pending: ChunkMeta, *, whole_chunk_first: bool) -> None:
         """Forward to the current successor until one acknowledges, or we become the tail.
 
         A SYNCING successor gets the whole chunk after this update as a full-chunk replace with our
-        pending version number, so it ends up with a complete chunk whatever it held before.
+        pending version number, so it ends up with a complete chunk whatever it held before; so does
+        any successor once a forward of this chunk may have reached it unacknowledged.
         """
         last_error: Fs3Error | None = None
         whole_chunk: memoryview | None = None
@@ -228,7 +244,7 @@ class StorageNode:
             successor = self._successor(routing, request.chain_id, target.target_id)
             if successor is None:
                 return  # the successors left the chain: we are the tail now
-            if successor.public_state == PublicState.SYNCING:
+            if successor.public_state == PublicState.SYNCING or whole_chunk_first or attempt > 0:
                 if whole_chunk is None:
                     whole_chunk = await self._pending_content(target, request.chunk_id, pending)
                 hop = WriteRequest(
@@ -246,6 +262,8 @@ class StorageNode:
                     payload_crc32c=request.payload_crc32c, full_chunk_replace=request.full_chunk_replace,
                     target_id=successor.target_id, client_id=request.client_id, request_seq=request.request_seq,
                     from_predecessor=True,
+                    # a whole chunk keeps our version number down the chain (patches get committed + 1)
+                    update_version=pending.pending_version if request.full_chunk_replace else 0,
                 )
                 hop_data = data
             try:

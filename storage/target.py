@@ -100,14 +100,7 @@ class StorageTarget:
     async def read_with_meta(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *,
                              relaxed: bool) -> tuple[ChunkMeta | None, int]:
         """The chunk's metadata and a read of it, in one trip to an I/O thread."""
-
-        def read() -> tuple[ChunkMeta | None, int]:
-            meta = self.engine.get_meta(chunk_id)
-            if meta is None:
-                return None, 0
-            return meta, self.engine.read(chunk_id, offset, length, into, relaxed=relaxed)
-
-        return await self._run(read)
+        return await self._run(self.engine.read_with_meta, chunk_id, offset, length, into, relaxed=relaxed)
 
     async def get_meta(self, chunk_id: ChunkId) -> ChunkMeta | None:
         return await self._run(self.engine.get_meta, chunk_id)

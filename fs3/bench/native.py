@@ -9,6 +9,11 @@ Steps, all in one run so the machine's mood is the same for each:
    flight, then read it back (timed), then read it again checking every
    block's CRC32C (untimed: the disk reference checks nothing either);
 4. metadata: `stat` round trips through the client, p50 and p99.
+
+The client and the storage services share this host, so payloads move
+through the client's registered shared memory (`fs3/net/shared_memory`);
+`tcp_only` keeps them in the TCP frames, as between hosts without RDMA.
+The report says how many payload bytes took each way.
 """
 
 from __future__ import annotations
@@ -71,10 +76,14 @@ def disk_direct_io_rates(folder: str, size_bytes: int, block_bytes: int) -> dict
 
 
 async def _client_phase(mgmtd_address: str, token: str, size_bytes: int, block_bytes: int,
-                        depth: int) -> dict[str, float]:
+                        depth: int, tcp_only: bool) -> dict[str, float]:
     from fs3.client import Fs3Client
+    from fs3.client.client import ClientConfig
+    from fs3.client.shared_memory_paths import SharedMemoryConfig
+    from fs3.client.storage_client import StorageClientConfig
 
-    client = await Fs3Client.connect([mgmtd_address], token=token)
+    config = ClientConfig(storage=StorageClientConfig(shared_memory=SharedMemoryConfig(enabled=not tcp_only)))
+    client = await Fs3Client.connect([mgmtd_address], token=token, config=config)
     try:
         pattern = memoryview(bytearray(os.urandom(block_bytes)))
         pattern_crc32c = crc32c.crc32c(pattern)
@@ -128,6 +137,7 @@ async def _client_phase(mgmtd_address: str, token: str, size_bytes: int, block_b
             "read_mb_s": total / read_seconds / 1e6,
             "stat_p50_us": statistics.median(latencies) * 1e6,
             "stat_p99_us": latencies[int(len(latencies) * 0.99)] * 1e6,
+            "payload_bytes": dict(client.storage.payload_bytes),
         }
     finally:
         await client.close()
@@ -136,6 +146,7 @@ async def _client_phase(mgmtd_address: str, token: str, size_bytes: int, block_b
 def run_native_benchmark(
     *, size_mib: int = 1024, block_kib: int = 1024, depth: int = 16, replication: int = 1,
     work_dir: str | None = None, storage_services: int = 1, targets_per_storage: int = 4, cpu_latency_us: int = -1,
+    tcp_only: bool = False,
 ) -> dict:
     """Run the whole benchmark; returns a report dict (see format_report)."""
     size_bytes = size_mib * MiB
@@ -153,12 +164,14 @@ def run_native_benchmark(
             disk = disk_direct_io_rates(folder, size_bytes, block_bytes)
             cluster.up(timeout_s=90)
             # on uvloop, as the services and the CLI run (the client library works on any asyncio loop)
-            client = uvloop.run(_client_phase(cluster.mgmtd_address, cluster.token, size_bytes, block_bytes, depth))
+            client = uvloop.run(_client_phase(cluster.mgmtd_address, cluster.token, size_bytes, block_bytes, depth,
+                                                tcp_only))
         finally:
             cluster.down()
             shutil.rmtree(folder, ignore_errors=True)  # the bench's own scratch folder, also under --work-dir
     return {
         "size_mib": size_mib, "block_kib": block_kib, "depth": depth, "replication": replication,
+        "transport": "tcp" if tcp_only else "shared memory where the storage service shares the host",
         "cpu_latency_limit_us": cpu_latency_us if held else -1,
         "disk": disk, "fs3": client,
         "write_ratio": client["write_mb_s"] / disk["write_mb_s"],
@@ -176,9 +189,16 @@ def format_report(report: dict) -> str:
         f"  fs3 native client     write {fs3['write_mb_s']:8.0f} MB/s   read {fs3['read_mb_s']:8.0f} MB/s",
         f"  ratio to disk         write {report['write_ratio']:8.2f}x       read {report['read_ratio']:8.2f}x",
         f"  metadata stat round trip: p50 {fs3['stat_p50_us']:.0f} us, p99 {fs3['stat_p99_us']:.0f} us",
+        f"  payloads: {_share(fs3['payload_bytes'], 'shared_memory')} through shared memory, "
+        f"{_share(fs3['payload_bytes'], 'tcp')} over TCP",
         "  CPU wake-up latency limit (PM QoS): " + (f"{report['cpu_latency_limit_us']} us, whole run"
                                                    if report["cpu_latency_limit_us"] >= 0 else "none"),
     ]
     if report["replication"] > 1:
         lines.append(f"  write vs disk/{report['replication']}: {report['write_ratio_to_disk_over_replication']:.2f}x")
     return "\n".join(lines)
+
+
+def _share(payload_bytes: dict[str, int], way: str) -> str:
+    total = sum(payload_bytes.values())
+    return f"{100 * payload_bytes[way] / total:.0f}%" if total else "0%"

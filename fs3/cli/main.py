@@ -430,6 +430,8 @@ def bench(
     cpu_latency_us: Annotated[int, typer.Option(
         "--cpu-latency-us", help="hold this PM QoS CPU wake-up latency limit for the whole run, disk reference "
                                  "included (-1: leave the system's idle states)")] = -1,
+    tcp: Annotated[bool, typer.Option("--tcp", help="keep payloads in TCP frames instead of the same-host "
+                                                    "shared memory (as between hosts without RDMA)")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Start a scratch cluster, write then read a file; compare with the local disk (O_DIRECT)."""
@@ -437,7 +439,8 @@ def bench(
 
     try:
         report = run_native_benchmark(size_mib=size_mib, block_kib=block_kib, depth=depth,
-                                      replication=replication, work_dir=work_dir, cpu_latency_us=cpu_latency_us)
+                                      replication=replication, work_dir=work_dir, cpu_latency_us=cpu_latency_us,
+                                      tcp_only=tcp)
     except Fs3Error as error:
         _fail(str(error))
     if as_json:

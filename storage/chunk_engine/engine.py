@@ -694,12 +694,18 @@ class ChunkEngine:
 
     def read(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *, relaxed: bool = False,
              committed: bool = False) -> int:
+        """Bytes read into `into` (see `read_with_meta`)."""
+        return self.read_with_meta(chunk_id, offset, length, into, relaxed=relaxed, committed=committed)[1]
+
+    def read_with_meta(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *,
+                       relaxed: bool = False, committed: bool = False) -> tuple[ChunkMeta | None, int]:
         """Read up to `length` bytes at `offset` of the committed content (the
         pending one if `relaxed` and there is one) into `into`. `committed`
         reads the committed content even when a pending version exists
         (recovery copies what was acknowledged).
 
         Returns:
+            the chunk's metadata as of this read (None if absent: one lookup serves both), and
             bytes read: short at the end of the content, 0 if the chunk is absent.
         Raises:
             Fs3Error(CHUNK_PENDING): a pending version exists and not `relaxed`.
@@ -714,7 +720,8 @@ class ChunkEngine:
             self._check_open()
             record = self._store.get(chunk_id)
             if record is None:
-                return 0
+                return None, 0
+            meta = record.to_meta()
             if record.pending_version and not relaxed and not committed:
                 raise Fs3Error(StatusCode.CHUNK_PENDING,
                                f"chunk {chunk_id} has pending version {record.pending_version}")
@@ -726,7 +733,7 @@ class ChunkEngine:
                 content_length, expected_crc32c = record.committed_length, record.committed_crc32c
             count = max(0, min(length, content_length - offset))
             if count == 0:
-                return 0
+                return meta, 0
             slot = Slot.decode(encoded)
             slot_file = self._open_slot_file(slot)
             # Held from the version lookup to the end of the read: a commit
@@ -747,7 +754,7 @@ class ChunkEngine:
         if actual_crc32c != expected_crc32c:
             raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"chunk {chunk_id} version {version}: CRC32C "
                            f"{actual_crc32c:08x} != stored {expected_crc32c:08x}")
-        return count
+        return meta, count
 
     def _read_whole(self, slot_file: SlotFile, base: int, out: memoryview, content_length: int) -> None:
         """Read a whole version straight into the caller's buffer."""

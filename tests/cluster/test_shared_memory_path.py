@@ -167,6 +167,7 @@ def test_a_restarted_storage_service_gets_the_region_again_without_errors(cluste
 
             await asyncio.wait_for(registered_again(), 30)
             await asyncio.get_running_loop().run_in_executor(None, lambda: cluster.up(timeout_s=60))
+            await client.routing.refresh()  # every target serving again, also in this client's view
             after = sockets()
             read = _moved(client, "read")
             for _ in range(3):
@@ -176,6 +177,45 @@ def test_a_restarted_storage_service_gets_the_region_again_without_errors(cluste
             assert _metric(restarted, "fs3_shared_memory_regions") >= 1
             assert _moved(client, "read") - read >= 3 * len(data)
             await client.unlink("/restart.bin")
+
+    run_async(main())
+
+
+def test_a_storage_service_killed_mid_write_costs_the_region_not_the_data(cluster):
+    """Requests in flight to a killed service got no reply: their slots may still be written, so the
+    client abandons the region, retries on the surviving replica, and registers a new region."""
+    block = os.urandom(8 * MiB)
+
+    async def main() -> None:
+        async with await Fs3Client.connect([cluster.mgmtd_address]) as client:
+            name = next(name for name in cluster.services if name.startswith("storage"))
+            killed = asyncio.Event()
+
+            async def kill_soon() -> None:
+                await asyncio.sleep(0.2)
+                cluster.kill_service(name)
+                killed.set()
+
+            blocks = 0
+            async with await client.open("/killed-service.bin", "wb") as file:
+                async def write_until_well_after_the_kill() -> None:
+                    nonlocal blocks
+                    after = 0
+                    while after < 4:
+                        await file.pwrite(block, blocks * len(block))
+                        blocks += 1
+                        after += killed.is_set()
+
+                await asyncio.gather(write_until_well_after_the_kill(), kill_soon())
+            async with await client.open("/killed-service.bin", "rb") as file:
+                assert await file.read() == block * blocks
+            assert client.storage.shared_memory.regions_abandoned >= 1
+            assert client.storage.payload_bytes["shared_memory"] > 0
+            cluster.restart_service(name)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: cluster.up(timeout_s=90))
+            async with await client.open("/killed-service.bin", "rb") as file:
+                assert await file.read() == block * blocks
+            await client.unlink("/killed-service.bin")
 
     run_async(main())
 

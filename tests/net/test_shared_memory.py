@@ -216,7 +216,7 @@ def test_a_bad_token_is_refused():
     asyncio.run(main())
 
 
-def test_slots_are_lent_once_and_retired_slots_never_come_back():
+def test_slots_are_lent_once_and_an_abandoned_region_lends_none():
     async def main() -> None:
         region = SharedMemoryRegion(64 << 10, 3)
         try:
@@ -225,11 +225,18 @@ def test_slots_are_lent_once_and_retired_slots_never_come_back():
             waiter = asyncio.ensure_future(region.acquire())
             await asyncio.sleep(0.01)
             assert not waiter.done()
-            region.retire(slots[0])
-            await asyncio.sleep(0.01)
-            assert not waiter.done() and region.slots_in_service == 2
             region.release(slots[1])
             assert (await waiter) is slots[1]
+            waiters = [asyncio.ensure_future(region.acquire()) for _ in range(2)]
+            await asyncio.sleep(0.01)
+            region.abandon()  # a service may still write into a slot: every waiter is told
+            for waiter in waiters:
+                with pytest.raises(Fs3Error) as caught:
+                    await waiter
+                assert caught.value.code == StatusCode.UNKNOWN_REGION
+            region.release(slots[0])
+            with pytest.raises(Fs3Error):
+                await region.acquire()
         finally:
             region.close()
 

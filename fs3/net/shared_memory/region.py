@@ -3,9 +3,10 @@
 Like an RDMA memory registration: the client owns the memory (a memfd, sealed
 so it cannot shrink), storage services map it, and a chunk request names a
 slot instead of carrying the payload. A slot is on loan from `acquire` until
-`release`; a slot whose request ended without a reply (timeout, lost
-connection) may still be written by the service, so it is `retire`d instead
-and never handed out again.
+`release`. A request that ended without a reply (timeout, lost connection)
+leaves a slot the service may still write into: its owner then `abandon`s the
+whole region (callers waiting for a slot get UNKNOWN_REGION and retry with a
+new region); the memory goes once every mapping of it is gone.
 """
 
 from __future__ import annotations
@@ -50,27 +51,41 @@ class SharedMemoryRegion:
             self._mapping[offset] = 0
         view = memoryview(self._mapping)
         self._free = [RegionSlot(offset, view[offset:offset + slot_bytes]) for offset in range(0, self.size, slot_bytes)]
-        self.retired = 0
-        self._available: asyncio.Semaphore | None = None
-
-    @property
-    def slots_in_service(self) -> int:
-        return self.size // self.slot_bytes - self.retired
+        self._waiters: list[asyncio.Future] = []
+        self.abandoned = False
 
     async def acquire(self) -> RegionSlot:
-        if self._available is None:
-            self._available = asyncio.Semaphore(len(self._free))
-        await self._available.acquire()
-        return self._free.pop()
+        """A free slot, waiting for one if needed.
+
+        Raises:
+            Fs3Error(UNKNOWN_REGION): the region was abandoned (before or while waiting).
+        """
+        while True:
+            if self.abandoned:
+                raise Fs3Error(StatusCode.UNKNOWN_REGION, "the client's shared memory region was abandoned")
+            if self._free:
+                return self._free.pop()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
 
     def release(self, slot: RegionSlot) -> None:
-        assert self._available is not None
         self._free.append(slot)
-        self._available.release()
+        self._wake(1)
 
-    def retire(self, slot: RegionSlot) -> None:
-        """Never lend `slot` again: a service may still write into it."""
-        self.retired += 1
+    def abandon(self) -> None:
+        """Lend no slot again (a service may still write into one): every waiter gets UNKNOWN_REGION."""
+        self.abandoned = True
+        self._wake(len(self._waiters))
+
+    def _wake(self, count: int) -> None:
+        for waiter in self._waiters[:count]:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def close(self) -> None:
         """Close the descriptor; the mapping goes when the last slot view does."""
@@ -82,7 +97,8 @@ class SharedMemoryRegion:
 class Registration:
     """A region registered with one storage service: valid while `connection` stays open."""
 
-    def __init__(self, region_id: int, node_id: int, connection: socket.socket) -> None:
+    def __init__(self, region: SharedMemoryRegion, region_id: int, node_id: int, connection: socket.socket) -> None:
+        self.region = region
         self.region_id = region_id
         self.node_id = node_id
         self.connection = connection
@@ -123,4 +139,4 @@ async def register_region(region: SharedMemoryRegion, socket_name: str, token: s
     if reply.node_id != node_id:
         connection.close()
         raise Fs3Error(StatusCode.UNAVAILABLE, f"@{socket_name} is storage node {reply.node_id}, not {node_id}")
-    return Registration(reply.region_id, node_id, connection)
+    return Registration(region, reply.region_id, node_id, connection)

@@ -1,0 +1,98 @@
+"""A forward that may have reached the successor is retried as the whole chunk with the head's version.
+
+Two real targets in one process; the forwarder hands the head's hops to the
+tail's StorageNode and can lose the acknowledgement after the tail applied
+the update (the case a network cut or a timeout makes). Afterwards both
+replicas must hold the same bytes under the same version number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fs3.errors import Fs3Error, StatusCode
+from fs3.routing import PublicState
+from fs3.storage.requests import WriteResult
+from tests.storage.replication.test_node_recovery import CHUNK, _node, _routing, _write, executor  # noqa: F401
+
+
+class LossyForwarder:
+    """Delivers each hop to `tail`; loses the acknowledgement of the hops whose numbers are in `lose`."""
+
+    def __init__(self, lose: set[int]) -> None:
+        self.tail = None
+        self.lose = lose
+        self.hops = []
+
+    async def forward_write(self, successor, request, payload) -> WriteResult:
+        self.hops.append(request)
+        result = await self.tail.write(request, payload)
+        if len(self.hops) in self.lose:
+            raise Fs3Error(StatusCode.TIMEOUT, "acknowledgement lost")
+        return result
+
+
+async def _both(head_target, tail_target, length: int):
+    metas = [await target.get_meta(CHUNK) for target in (head_target, tail_target)]
+    contents = []
+    for target in (head_target, tail_target):
+        buffer = bytearray(length)
+        await target.read(CHUNK, 0, length, memoryview(buffer), relaxed=False)
+        contents.append(bytes(buffer))
+    return [(meta.committed_version, meta.pending_version) for meta in metas], contents
+
+
+def test_a_lost_acknowledgement_is_retried_as_the_whole_chunk_and_versions_agree(tmp_path, executor):  # noqa: F811
+    routing = _routing(PublicState.SERVING, PublicState.SERVING)
+    forwarder = LossyForwarder(lose={2})
+    head, head_target = _node(tmp_path, executor, 1, routing, forwarder=forwarder)
+    tail, tail_target = _node(tmp_path, executor, 2, _routing(PublicState.SERVING, PublicState.SERVING))
+    forwarder.tail = tail
+
+    async def main():
+        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
+        # hop 2 reaches the tail (its version 2) but its acknowledgement is lost; hop 3 is the retry
+        result = await head.write(_write(b"b" * 10, 500), memoryview(b"b" * 10))
+        assert [hop.full_chunk_replace for hop in forwarder.hops] == [False, False, True]
+        assert forwarder.hops[2].update_version == 2 and forwarder.hops[2].length == 1000
+        versions, contents = await _both(head_target, tail_target, 1000)
+        assert result.committed_version == 2
+        assert versions == [(2, 0), (2, 0)]  # applying the patch again would have made the tail's 3
+        assert contents[0] == contents[1] == b"a" * 500 + b"b" * 10 + b"a" * 490
+        head_target.close()
+        tail_target.close()
+
+    asyncio.run(main())
+
+
+def test_after_a_failed_forward_the_next_write_sends_the_whole_chunk(tmp_path, executor):  # noqa: F811
+    routing = _routing(PublicState.SERVING, PublicState.SERVING)
+    forwarder = LossyForwarder(lose={2, 3})  # forward_retries_max is 2: the second write fails
+    head, head_target = _node(tmp_path, executor, 1, routing, forwarder=forwarder)
+    tail, tail_target = _node(tmp_path, executor, 2, _routing(PublicState.SERVING, PublicState.SERVING))
+    forwarder.tail = tail
+
+    async def main():
+        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
+        try:
+            await head.write(_write(b"b" * 10, 100), memoryview(b"b" * 10))
+            raise AssertionError("the write should have failed")
+        except Fs3Error as error:
+            assert error.code == StatusCode.UNAVAILABLE
+        # the head still holds that update as pending; the tail committed it. A different update now:
+        result = await head.write(_write(b"c" * 10, 700), memoryview(b"c" * 10))
+        last = forwarder.hops[-1]
+        assert (last.full_chunk_replace, last.update_version, len(forwarder.hops)) == (True, 2, 4)
+        versions, contents = await _both(head_target, tail_target, 1000)
+        assert result.committed_version == 2 and versions == [(2, 0), (2, 0)]
+        # the tail's content is the head's, without the failed update's bytes the head replaced
+        assert contents[0] == contents[1] == b"a" * 700 + b"c" * 10 + b"a" * 290
+        # and the chunk's writes after that are patches again
+        await head.write(_write(b"d" * 10, 0), memoryview(b"d" * 10))
+        assert forwarder.hops[-1].full_chunk_replace is False
+        versions, contents = await _both(head_target, tail_target, 1000)
+        assert versions == [(3, 0), (3, 0)] and contents[0] == contents[1]
+        head_target.close()
+        tail_target.close()
+
+    asyncio.run(main())
