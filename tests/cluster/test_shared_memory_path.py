@@ -192,7 +192,8 @@ def test_a_storage_service_killed_mid_write_costs_the_region_not_the_data(cluste
             killed = asyncio.Event()
 
             async def kill_soon() -> None:
-                await asyncio.sleep(0.2)
+                while blocks < 2:  # registered with both services by then
+                    await asyncio.sleep(0.01)
                 cluster.kill_service(name)
                 killed.set()
 
