@@ -432,6 +432,7 @@ def bench(
                                  "included (-1: leave the system's idle states)")] = -1,
     tcp: Annotated[bool, typer.Option("--tcp", help="keep payloads in TCP frames instead of the same-host "
                                                     "shared memory (as between hosts without RDMA)")] = False,
+    rounds: Annotated[int, typer.Option(help="alternating disk/fs3 rounds; the report gives medians")] = 3,
     as_json: JsonOption = False,
 ) -> None:
     """Start a scratch cluster, write then read a file; compare with the local disk (O_DIRECT)."""
@@ -440,7 +441,7 @@ def bench(
     try:
         report = run_native_benchmark(size_mib=size_mib, block_kib=block_kib, depth=depth,
                                       replication=replication, work_dir=work_dir, cpu_latency_us=cpu_latency_us,
-                                      tcp_only=tcp)
+                                      tcp_only=tcp, rounds=rounds)
     except Fs3Error as error:
         _fail(str(error))
     if as_json:

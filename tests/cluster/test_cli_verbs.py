@@ -115,18 +115,20 @@ def test_bench_runs_its_own_cluster_and_reports_ratios(tmp_path):
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "fs3.cli", "bench", "--size-mib", "32", "--work-dir", str(tmp_path), "--json"],
+        [sys.executable, "-m", "fs3.cli", "bench", "--size-mib", "32", "--rounds", "1", "--work-dir", str(tmp_path),
+         "--json"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["size_mib"] == 32 and report["replication"] == 1
     assert report["fs3"]["write_mb_s"] > 0 and report["fs3"]["read_mb_s"] > 0 and report["fs3"]["stat_p50_us"] > 0
-    assert report["write_ratio"] > 0 and report["read_ratio"] > 0
+    assert report["write_ratio"] > 0 and report["read_ratio"] > 0 and len(report["rounds"]) == 1
     # same host: every payload byte through shared memory (32 MiB written, 2 x 32 MiB read)
     assert report["fs3"]["payload_bytes"] == {"shared_memory": 3 * 32 << 20, "tcp": 0}
     assert list(tmp_path.iterdir()) == [], "the scratch cluster is removed"
     result = subprocess.run(
-        [sys.executable, "-m", "fs3.cli", "bench", "--size-mib", "8", "--work-dir", str(tmp_path), "--tcp"],
+        [sys.executable, "-m", "fs3.cli", "bench", "--size-mib", "8", "--rounds", "2", "--work-dir", str(tmp_path),
+         "--tcp"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "payloads: 0% through shared memory, 100% over TCP" in result.stdout
