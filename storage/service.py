@@ -15,7 +15,6 @@ from fs3.metrics import SHARED_MEMORY_BYTES, STORAGE_BYTES
 from fs3.net.methods import StorageMethod
 from fs3.net.server import RpcContext, RpcServer
 from fs3.net.shared_memory import SharedMemoryRegistry
-from fs3.net.shared_memory.copy import copy_buffer
 from fs3.storage.chunk_engine import ChunkId
 from fs3.storage.codec import (
     chunk_meta_to_proto, read_request_from_proto, remove_request_from_proto, truncate_request_from_proto,
@@ -50,16 +49,10 @@ def register_storage_service(server: RpcServer, node: StorageNode, target_admin:
             result = await node.write(decoded, context.payload)
             written_bytes.inc(request.length)
         else:
-            # Copied out of the client's memory first (an RDMA READ): what is checked, stored and
-            # forwarded cannot change under us.
-            source = shared_view(request.shared_buffer, decoded.length, context)
-            buffer = pool.acquire(max(decoded.length, 1))
-            try:
-                payload = buffer.view[:decoded.length]
-                copy_buffer(payload, source)
-                result = await node.write(decoded, payload)
-            finally:
-                buffer.release()
+            # Stored (and forwarded) straight from the client's memory, as a NIC's DMA would; the
+            # payload's CRC32C is checked at every hop and on every read, so a client changing its slot
+            # mid-write can only make its own chunk fail its checksum, never have wrong bytes served.
+            result = await node.write(decoded, shared_view(request.shared_buffer, decoded.length, context))
             shared_written_bytes.inc(request.length)
         return storage_pb2.WriteChunkResponse(
             committed_version=result.committed_version, chunk_length=result.chunk_length,

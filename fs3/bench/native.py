@@ -4,12 +4,15 @@ Steps, all in one run so the machine's mood is the same for each:
 1. a scratch local cluster (replication as asked) under the work folder;
 2. `rounds` times, alternating (a slow spell of this shared machine then
    hits both sides alike):
-   a. reference: sequential write then read of a new file on the same disk
+   a. reference: sequential write then read of a file on the same disk
       with O_DIRECT and the same block size, one request at a time (like
-      `dd oflag=direct`), the write ending with fsync;
+      `dd oflag=direct`), the write ending with fsync; the first round
+      allocates the file, later ones overwrite it;
    b. native client: write a new file of the same size with `depth` blocks
-      in flight, then read it back (timed), then read it again checking
-      every block's CRC32C (untimed: the disk reference checks nothing);
+      in flight (the first round allocates the targets' slot files, later
+      ones reuse the slots of the removed files of earlier rounds), then read
+      it back (timed), then read it again checking every block's CRC32C
+      (untimed: the disk reference checks nothing);
 3. metadata: `stat` round trips through the client, p50 and p99.
 The report gives medians and each round's ratios.
 
@@ -48,13 +51,16 @@ def _aligned_buffer(size: int) -> mmap.mmap:
     return buffer
 
 
-def disk_direct_io_rates(folder: str, size_bytes: int, block_bytes: int) -> dict[str, float]:
-    """Sequential O_DIRECT write and read rates (MB/s) of the disk under `folder`."""
+def disk_direct_io_rates(folder: str, size_bytes: int, block_bytes: int, *, keep: bool = False) -> dict[str, float]:
+    """Sequential O_DIRECT write and read rates (MB/s) of the disk under `folder`.
+
+    The file is written in place if it exists (`keep` leaves it for the next call): fs3's chunk
+    engine reuses the slots of removed chunks, so its later rounds overwrite allocated space too."""
     path = os.path.join(folder, "disk-reference.bin")
     buffer = _aligned_buffer(block_bytes)
     view = memoryview(buffer)
     blocks = size_bytes // block_bytes
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
     try:
         started = time.perf_counter()
         for index in range(blocks):
@@ -71,7 +77,8 @@ def disk_direct_io_rates(folder: str, size_bytes: int, block_bytes: int) -> dict
         read_seconds = time.perf_counter() - started
     finally:
         os.close(fd)
-        os.unlink(path)
+        if not keep:
+            os.unlink(path)
     view.release()
     buffer.close()
     total = blocks * block_bytes
@@ -152,7 +159,8 @@ async def _alternating_rounds(mgmtd_address: str, token: str, folder: str, size_
         loop = asyncio.get_running_loop()
         measured = []
         for index in range(rounds):
-            disk = await loop.run_in_executor(None, disk_direct_io_rates, folder, size_bytes, block_bytes)
+            disk = await loop.run_in_executor(None, lambda: disk_direct_io_rates(
+                folder, size_bytes, block_bytes, keep=index + 1 < rounds))
             fs3 = await _fs3_round(client, f"/bench-{index}.bin", size_bytes, block_bytes, depth)
             measured.append({"disk": disk, "fs3": fs3, "write_ratio": fs3["write_mb_s"] / disk["write_mb_s"],
                              "read_ratio": fs3["read_mb_s"] / disk["read_mb_s"]})

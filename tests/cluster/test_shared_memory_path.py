@@ -257,6 +257,15 @@ def test_hostile_shared_buffer_requests_are_refused_and_nothing_is_written(clust
             await expect(StatusCode.BAD_REQUEST,
                          rpc.call(StorageMethod.WRITE_CHUNK, write(registration.region_id, 0),
                                   storage_pb2.WriteChunkResponse, payload=[payload]), "not both")
+            # the slot's bytes are checked against the request's checksum before anything is stored
+            slot = await registration.region.acquire()
+            try:
+                slot.view[:len(payload)] = b"not the payload".ljust(len(payload), b".")
+                await expect(StatusCode.CHECKSUM_MISMATCH,
+                             rpc.call(StorageMethod.WRITE_CHUNK, write(registration.region_id, slot.offset),
+                                      storage_pb2.WriteChunkResponse), "")
+            finally:
+                registration.region.release(slot)
             await expect(StatusCode.UNKNOWN_REGION, rpc.call(
                 StorageMethod.READ_CHUNK,
                 storage_pb2.ReadChunkRequest(chain_id=chain_id, chunk=chunk, length=4096, target_id=head.target_id,

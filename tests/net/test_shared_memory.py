@@ -20,7 +20,6 @@ import pytest
 from fs3.errors import Fs3Error, StatusCode
 from fs3.identity import UNCHECKED_IDENTITY, Identity
 from fs3.net.shared_memory import SharedMemoryLimits, SharedMemoryRegion, SharedMemoryRegistry, register_region
-from fs3.net.shared_memory.copy import copy_buffer
 from fs3.net.shared_memory.sockets import receive_exactly, send_all
 from fs3.net.shared_memory.wire import REPLY_HEADER, RegistrationReply, RegistrationRequest
 
@@ -241,18 +240,3 @@ def test_slots_are_lent_once_and_an_abandoned_region_lends_none():
             region.close()
 
     asyncio.run(main())
-
-
-def test_copy_buffer_copies_large_and_small_buffers():
-    source = memoryview(mmap.mmap(-1, 2 * MiB))
-    destination = memoryview(mmap.mmap(-1, 2 * MiB))
-    pattern = os.urandom(2 * MiB)
-    source[:] = pattern
-    copy_buffer(destination, source)
-    assert destination == pattern
-    copy_buffer(destination[10:20], source[:10])  # below the threshold: slice assignment
-    assert bytes(destination[10:20]) == pattern[:10]
-    copy_buffer(destination[1:], memoryview(pattern)[: MiB])  # read-only source
-    assert bytes(destination[1:MiB + 1]) == pattern[:MiB]
-    with pytest.raises(AssertionError):
-        copy_buffer(destination[:10], source[:11])
