@@ -1,7 +1,8 @@
 """Chunk reads and writes against the storage services, with retries.
 
-Writes go to the chain's head; reads to any serving replica, spread by chunk
-so one file's reads use every replica. A payload to or from a storage service
+Writes go to the chain's head; reads to a serving replica picked at random
+(a choice by chunk index correlated with the chains' member order, so a whole
+file could read from one node), a retry to the next one. A payload to or from a storage service
 on this host moves through a slot of the client's shared memory region
 (`client/shared_memory_paths.py`) when the service took its registration;
 otherwise it rides in the TCP frame. Routing errors (stale chain version,
@@ -16,16 +17,17 @@ import asyncio
 import dataclasses
 import errno
 import logging
+import random
 from typing import Awaitable, Callable
 
 import crc32c
 
 from fs3._proto import storage_pb2
 from fs3.errors import Fs3Error, StatusCode
-from fs3.client.shared_memory_paths import SharedMemoryConfig, SharedMemoryPaths
 from fs3.net.client import RpcClient, RpcClientPool
 from fs3.net.methods import StorageMethod
 from fs3.net.shared_memory import Registration
+from fs3.net.shared_memory.paths import SharedMemoryConfig, SharedMemoryPaths
 from fs3.routing import RoutingInfo, TargetInfo
 
 __all__ = ["StorageClient", "StorageClientConfig"]
@@ -37,8 +39,6 @@ _RETRYABLE = frozenset({
     StatusCode.UNKNOWN_TARGET, StatusCode.ROUTING_NOT_READY, StatusCode.CHUNK_PENDING, StatusCode.UNKNOWN_CHAIN,
     StatusCode.CHUNK_CORRUPTED, StatusCode.INTERNAL, StatusCode.UNKNOWN_REGION,
 })
-# Errors after which the service may still be using a shared memory slot (no reply came back).
-_NO_REPLY = frozenset({StatusCode.UNAVAILABLE, StatusCode.TIMEOUT})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,6 +73,7 @@ class StorageClient:
         self.client_id = client_id
         self.config = config
         self._request_seq = 0
+        self._replica_choice = random.Random()
 
     def _rpc(self, routing: RoutingInfo, target: TargetInfo) -> RpcClient:
         node = routing.nodes.get(target.node_id)
@@ -81,43 +82,7 @@ class StorageClient:
         return self.clients.get(node.host, node.port)
 
     async def _shared_registration(self, routing: RoutingInfo, target: TargetInfo, length: int) -> Registration | None:
-        node = routing.nodes.get(target.node_id)
-        if node is None:
-            return None
-        registration = await self.shared_memory.registration_for(node)
-        return registration if registration is not None and self.shared_memory.usable(length) else None
-
-    async def _call_through_slot(
-        self, rpc: RpcClient, registration: Registration, method_id: int, request, response_type, *,
-        send: memoryview | None = None, receive_into: memoryview | None = None,
-    ):
-        """One chunk call whose payload moves through a slot of the region instead of the frame."""
-        region = registration.region
-        slot = await region.acquire()
-        replied = False
-        try:
-            if send is not None:
-                slot.view[:len(send)] = send
-            request.shared_buffer.region_id = registration.region_id
-            request.shared_buffer.offset = slot.offset
-            try:
-                result = await rpc.call(method_id, request, response_type, timeout_s=self.config.timeout_s)
-            except Fs3Error as error:
-                replied = error.code not in _NO_REPLY
-                if error.code == StatusCode.UNKNOWN_REGION:
-                    self.shared_memory.forget(registration)
-                raise
-            replied = True
-            if receive_into is not None and result.message.length:
-                count = result.message.length
-                receive_into[:count] = slot.view[:count]
-            self.payload_bytes["shared_memory"] += len(send) if send is not None else result.message.length
-            return result.message
-        finally:
-            if replied:
-                region.release(slot)
-            else:
-                self.shared_memory.abandon(region)  # the service may still write into the slot
+        return await self.shared_memory.registration_for_payload(routing.nodes.get(target.node_id), length)
 
     def close(self) -> None:
         self.shared_memory.close()
@@ -154,8 +119,11 @@ class StorageClient:
                 rpc = self._rpc(routing, head)
                 registration = await self._shared_registration(routing, head, len(data))
                 if registration is not None:
-                    return await self._call_through_slot(rpc, registration, StorageMethod.WRITE_CHUNK, request,
-                                                         storage_pb2.WriteChunkResponse, send=data)
+                    message = await self.shared_memory.call(rpc, registration, StorageMethod.WRITE_CHUNK, request,
+                                                            storage_pb2.WriteChunkResponse, send=data,
+                                                            timeout_s=self.config.timeout_s)
+                    self.payload_bytes["shared_memory"] += len(data)
+                    return message
                 result = await rpc.call(
                     StorageMethod.WRITE_CHUNK, request, storage_pb2.WriteChunkResponse,
                     payload=[data] if len(data) else (), timeout_s=self.config.timeout_s,
@@ -176,6 +144,7 @@ class StorageClient:
         """Read into `into[:length]`; returns bytes read (0 if the chunk does not exist)."""
         last_error: Fs3Error | None = None
         prefer_tail = False
+        first_choice = self._replica_choice.getrandbits(16)
         for attempt in range(self.config.retries_max):
             routing = self._routing()
             chain = routing.chain(chain_id)
@@ -187,7 +156,7 @@ class StorageClient:
             if prefer_tail:
                 target = serving[-1]
             else:
-                target = serving[(inode_id + chunk_index + attempt) % len(serving)]
+                target = serving[(first_choice + attempt) % len(serving)]
             try:
                 return await self.read_from_target(
                     routing, chain_id, chain.chain_version, target, inode_id, chunk_index, offset, length, into
@@ -213,8 +182,10 @@ class StorageClient:
         rpc = self._rpc(routing, target)
         registration = await self._shared_registration(routing, target, length)
         if registration is not None:
-            message = await self._call_through_slot(rpc, registration, StorageMethod.READ_CHUNK, request,
-                                                    storage_pb2.ReadChunkResponse, receive_into=into)
+            message = await self.shared_memory.call(rpc, registration, StorageMethod.READ_CHUNK, request,
+                                                    storage_pb2.ReadChunkResponse, receive_into=into,
+                                                    timeout_s=self.config.timeout_s)
+            self.payload_bytes["shared_memory"] += message.length
             return message.length
         result = await rpc.call(
             StorageMethod.READ_CHUNK, request, storage_pb2.ReadChunkResponse, into=into[:length],

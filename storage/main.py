@@ -16,6 +16,7 @@ from fs3.mgmtd.user_table import UserTable
 from fs3.net.client import ClientConfig, RpcClientPool
 from fs3.net.server import RpcServer, ServerConfig
 from fs3.net.shared_memory import SharedMemoryLimits, SharedMemoryRegistry
+from fs3.net.shared_memory.paths import SharedMemoryConfig, SharedMemoryPaths
 from fs3.routing import NodeType
 from fs3.service_runner import service_main
 from fs3.storage.chunk_engine import ChunkEngineConfig
@@ -50,6 +51,8 @@ class StorageServer:
             name=f"storage-{config.node_id}", authenticator=self.user_table,
         )
         self.clients = RpcClientPool(ClientConfig(call_timeout_s=config.forward_timeout_s), token=token)
+        # forwards to successors on this host go through this service's own region
+        self.forward_shared_memory = SharedMemoryPaths(token, SharedMemoryConfig(enabled=config.shared_memory))
         self.agent: NodeAgent | None = None
         self.local_states: TargetLocalStates | None = None
         self.resync: ResyncWorker | None = None
@@ -115,7 +118,8 @@ class StorageServer:
         self.local_states = TargetLocalStates(self.targets)  # every target goes through recovery
         node = StorageNode(
             self.config.node_id, self.targets, self.agent.current_routing, self.agent.refresh_routing,
-            RpcForwarder(self.clients, self.agent.current_routing, self.config.forward_timeout_s),
+            RpcForwarder(self.clients, self.agent.current_routing, self.config.forward_timeout_s,
+                         self.forward_shared_memory),
             chunk_size_bytes_max=self.config.chunk_size_bytes_max,
             forward_retries_max=self.config.forward_retries_max,
             lease=HeartbeatLease(lambda: agent.last_heartbeat_ok, lambda: agent.heartbeat_timeout_s),
@@ -161,6 +165,7 @@ class StorageServer:
         else:
             await self.mgmtd.close()
         await self.clients.close()
+        self.forward_shared_memory.close()
         self.executor.shutdown(wait=True)
         for target in self.targets.values():
             target.close()

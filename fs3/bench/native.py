@@ -150,7 +150,7 @@ async def _alternating_rounds(mgmtd_address: str, token: str, folder: str, size_
     """Per round the disk reference, then fs3: a slow spell of this shared machine hits both alike."""
     from fs3.client import Fs3Client
     from fs3.client.client import ClientConfig
-    from fs3.client.shared_memory_paths import SharedMemoryConfig
+    from fs3.net.shared_memory.paths import SharedMemoryConfig
     from fs3.client.storage_client import StorageClientConfig
 
     config = ClientConfig(storage=StorageClientConfig(shared_memory=SharedMemoryConfig(enabled=not tcp_only)))

@@ -1,4 +1,9 @@
-"""Forward a write (or a chunk removal/truncation) to the successor target over the framed RPC protocol."""
+"""Forward a write (or a chunk removal/truncation) to the successor target over the framed RPC protocol.
+
+A successor on this host that took this service's shared memory region gets
+a write's payload through a slot of it (`fs3.net.shared_memory.paths`), like
+a client's; otherwise the payload rides in the frame.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from fs3._proto import storage_pb2
 from fs3.errors import Fs3Error, StatusCode
 from fs3.net.client import RpcClientPool
 from fs3.net.methods import StorageMethod
+from fs3.net.shared_memory.paths import SharedMemoryPaths
 from fs3.routing import RoutingInfo, TargetInfo
 from fs3.storage.codec import remove_request_to_proto, truncate_request_to_proto, write_request_to_proto
 from fs3.storage.requests import RemoveChunksRequest, TruncateChunkRequest, WriteRequest, WriteResult
@@ -14,10 +20,12 @@ __all__ = ["RpcForwarder"]
 
 
 class RpcForwarder:
-    def __init__(self, clients: RpcClientPool, routing, timeout_s: float) -> None:
+    def __init__(self, clients: RpcClientPool, routing, timeout_s: float,
+                 shared_memory: SharedMemoryPaths | None = None) -> None:
         self.clients = clients
         self._routing = routing  # () -> RoutingInfo
         self.timeout_s = timeout_s
+        self.shared_memory = shared_memory
 
     async def forward_write(self, successor: TargetInfo, request: WriteRequest, payload: memoryview) -> WriteResult:
         routing: RoutingInfo = self._routing()
@@ -25,11 +33,19 @@ class RpcForwarder:
         if node is None:
             raise Fs3Error(StatusCode.UNAVAILABLE, f"node {successor.node_id} of target {successor.target_id} unknown")
         client = self.clients.get(node.host, node.port)
-        result = await client.call(
-            StorageMethod.WRITE_CHUNK, write_request_to_proto(request), storage_pb2.WriteChunkResponse,
-            payload=[payload] if len(payload) else (), timeout_s=self.timeout_s,
-        )
-        response = result.message
+        message = write_request_to_proto(request)
+        registration = (await self.shared_memory.registration_for_payload(node, len(payload))
+                        if self.shared_memory is not None else None)
+        if registration is not None:
+            response = await self.shared_memory.call(client, registration, StorageMethod.WRITE_CHUNK, message,
+                                                     storage_pb2.WriteChunkResponse, send=payload,
+                                                     timeout_s=self.timeout_s)
+        else:
+            result = await client.call(
+                StorageMethod.WRITE_CHUNK, message, storage_pb2.WriteChunkResponse,
+                payload=[payload] if len(payload) else (), timeout_s=self.timeout_s,
+            )
+            response = result.message
         return WriteResult(response.committed_version, response.chunk_length, response.chunk_crc32c)
 
     async def forward_remove(self, successor: TargetInfo, request: RemoveChunksRequest) -> int:

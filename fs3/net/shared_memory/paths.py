@@ -16,13 +16,17 @@ import dataclasses
 import logging
 import time
 
-from fs3.errors import Fs3Error
-from fs3.net.shared_memory import Registration, SharedMemoryRegion, register_region
+from fs3.errors import Fs3Error, StatusCode
+from fs3.net.client import RpcClient
+from fs3.net.shared_memory.region import Registration, SharedMemoryRegion, register_region
 from fs3.routing import NodeInfo
 
 __all__ = ["SharedMemoryPaths", "SharedMemoryConfig"]
 
 logger = logging.getLogger(__name__)
+
+# Errors after which the service may still be using a slot (no reply came back).
+_NO_REPLY = frozenset({StatusCode.UNAVAILABLE, StatusCode.TIMEOUT})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class SharedMemoryPaths:
         self._pending: dict[str, asyncio.Future] = {}
         self._closed = False
         self.regions_abandoned = 0
+        self.bytes_moved = 0  # payload bytes through shared memory, both ways
 
     async def registration_for(self, node: NodeInfo) -> Registration | None:
         """This client's registration with `node` (None: use TCP)."""
@@ -109,8 +114,50 @@ class SharedMemoryPaths:
         self.region = None
         self.regions_abandoned += 1
 
+    @property
+    def registered_with(self) -> int:
+        """How many services hold this process's current region."""
+        return len(self._registrations)
+
     def usable(self, length: int) -> bool:
         return 0 < length <= self.config.slot_bytes
+
+    async def registration_for_payload(self, node: NodeInfo | None, length: int) -> Registration | None:
+        """The registration to move a payload of `length` bytes to or from `node` (None: use TCP)."""
+        if node is None or not self.usable(length):
+            return None
+        return await self.registration_for(node)
+
+    async def call(self, rpc: RpcClient, registration: Registration, method_id: int, request, response_type, *,
+                   timeout_s: float, send: memoryview | None = None, receive_into: memoryview | None = None):
+        """One chunk call (its request has a `shared_buffer` field) whose payload moves through a slot
+        of the region instead of the frame; returns the reply message (its `length`: bytes received)."""
+        region = registration.region
+        slot = await region.acquire()
+        replied = False
+        try:
+            if send is not None:
+                slot.view[:len(send)] = send
+            request.shared_buffer.region_id = registration.region_id
+            request.shared_buffer.offset = slot.offset
+            try:
+                result = await rpc.call(method_id, request, response_type, timeout_s=timeout_s)
+            except Fs3Error as error:
+                replied = error.code not in _NO_REPLY
+                if error.code == StatusCode.UNKNOWN_REGION:
+                    self.forget(registration)
+                raise
+            replied = True
+            if receive_into is not None and result.message.length:
+                count = result.message.length
+                receive_into[:count] = slot.view[:count]
+            self.bytes_moved += len(send) if send is not None else result.message.length
+            return result.message
+        finally:
+            if replied:
+                region.release(slot)
+            else:
+                self.abandon(region)  # the service may still write into the slot
 
     def close(self) -> None:
         self._closed = True
