@@ -157,6 +157,7 @@ class StorageServiceConfig:
     shared_memory_mapped_bytes_max: int = 16384 * MiB  # all regions mapped at once (address space, not memory)
     shared_memory_regions_max: int = 256
     shared_memory_registration_timeout_s: float = 5.0
+    shared_memory_registrations_pending_max: int = 64  # connections still registering; beyond, closed at once
 
     def check(self) -> None:
         assert self.io_threads > 0

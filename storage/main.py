@@ -66,6 +66,7 @@ class StorageServer:
                 mapped_bytes_max=config.shared_memory_mapped_bytes_max,
                 regions_max=config.shared_memory_regions_max,
                 registration_timeout_s=config.shared_memory_registration_timeout_s,
+                registrations_pending_max=config.shared_memory_registrations_pending_max,
             ))
 
     async def _target_reports(self):

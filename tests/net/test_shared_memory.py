@@ -240,3 +240,37 @@ def test_slots_are_lent_once_and_an_abandoned_region_lends_none():
             region.close()
 
     asyncio.run(main())
+
+
+def test_connections_that_never_register_are_bounded_and_timed_out():
+    async def main() -> None:
+        registry = await _registry(SharedMemoryLimits(registrations_pending_max=3, registration_timeout_s=0.5))
+        idle = []
+        try:
+            loop = asyncio.get_running_loop()
+            for _ in range(6):
+                connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                connection.setblocking(False)
+                await loop.sock_connect(connection, "\0" + registry.socket_name)
+                idle.append(connection)
+            await asyncio.sleep(0.1)
+            # three wait for their registration; the others were closed at once
+            closed = 0
+            for connection in idle:
+                try:
+                    closed += await asyncio.wait_for(loop.sock_recv(connection, 1), 0.05) == b""
+                except asyncio.TimeoutError:
+                    pass
+            assert closed == 3
+            await asyncio.sleep(0.8)  # past the registration timeout: the waiting ones are closed too
+            region = SharedMemoryRegion(MiB, 1)
+            registration = await register_region(region, registry.socket_name, "", 7, timeout_s=5)
+            assert registry.region_count == 1
+            registration.close()
+            region.close()
+        finally:
+            for connection in idle:
+                connection.close()
+            await registry.stop()
+
+    asyncio.run(main())

@@ -40,11 +40,14 @@ class SharedMemoryLimits:
     mapped_bytes_max: int = 16 << 30  # address space: the memory itself is the clients'
     regions_max: int = 256
     registration_timeout_s: float = 5.0
+    # connections still registering at once (each gets registration_timeout_s); beyond, closed at once
+    registrations_pending_max: int = 64
 
     def check(self) -> None:
         assert _PAGE_BYTES <= self.region_bytes_max <= self.mapped_bytes_max
         assert 1 <= self.regions_max <= 65536
         assert 0 < self.registration_timeout_s <= 60
+        assert self.registrations_pending_max >= 1
 
 
 @dataclasses.dataclass(slots=True)
@@ -123,6 +126,11 @@ class SharedMemoryRegistry:
         assert self._listener is not None
         while True:
             connection, _address = await loop.sock_accept(self._listener)
+            if len(self._connection_tasks) - len(self._regions) >= self.limits.registrations_pending_max:
+                logger.warning("shared memory: %d registrations pending, refusing another connection",
+                               len(self._connection_tasks) - len(self._regions))
+                connection.close()
+                continue
             connection.setblocking(False)
             task = loop.create_task(self._serve(connection))
             self._connection_tasks.add(task)
