@@ -12,7 +12,9 @@ FS3_TOKEN_FILE; tests of users and tokens make their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import time
 import shutil
 import signal
 import subprocess
@@ -60,16 +62,22 @@ def start_cluster(folder, **spec_overrides) -> LocalCluster:
     return cluster
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A module-wide local cluster: 1 manager, 2 meta, 3 storage x 5 targets, R=3."""
-    folder = tmp_path_factory.mktemp("cluster")
-    cluster = start_cluster(folder)
+@contextlib.contextmanager
+def running_cluster(folder, **spec_overrides):
+    """`start_cluster`, then stop it and remove its chunk data however the block ends."""
+    cluster = start_cluster(folder, **spec_overrides)
     try:
         yield cluster
     finally:
         cluster.down(timeout_s=10)
         remove_cluster_data(cluster)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A module-wide local cluster: 1 manager, 2 meta, 3 storage x 5 targets, R=3."""
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
 
 
 def remove_cluster_data(cluster: LocalCluster) -> None:
@@ -98,6 +106,14 @@ def run_cli(cluster: LocalCluster, *args: str, check: bool = True, timeout: floa
 
 def run_async(coroutine):
     return asyncio.run(coroutine)
+
+
+async def eventually(condition, timeout_s: float = 10.0, poll_s: float = 0.05) -> None:
+    """Wait until `condition()` holds; AssertionError after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not reached within {timeout_s}s"
+        await asyncio.sleep(poll_s)
 
 
 @pytest.fixture(scope="session", autouse=True)

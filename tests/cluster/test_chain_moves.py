@@ -19,7 +19,7 @@ import pytest
 
 from fs3.client import Fs3Client
 from tests.cluster.test_storage_recovery import check_replicas_and_data, write_file
-from tests.conftest import remove_cluster_data, run_async, run_cli, start_cluster
+from tests.conftest import run_async, run_cli, running_cluster
 
 KiB = 1 << 10
 CHUNK_SIZE = 256 * KiB
@@ -27,13 +27,9 @@ CHUNK_SIZE = 256 * KiB
 
 @pytest.fixture(scope="module")
 def growing_cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("growing"), heartbeat_timeout_s=4.0, meta_services=1,
-                            targets_per_storage=3, chunk_size_bytes=CHUNK_SIZE, slot_file_bytes=8 << 20)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("growing"), heartbeat_timeout_s=4.0, meta_services=1,
+                         targets_per_storage=3, chunk_size_bytes=CHUNK_SIZE, slot_file_bytes=8 << 20) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 def _write(cluster, files: dict[str, bytes], prefix: str, count: int) -> None:

@@ -27,7 +27,7 @@ from fs3.client import Fs3Client
 from fs3.errors import Fs3Error, StatusCode
 from fs3.routing import PublicState
 from tests.cluster.test_storage_recovery import check_replicas_and_data, write_file
-from tests.conftest import remove_cluster_data, run_async, run_cli, start_cluster
+from tests.conftest import run_async, run_cli, running_cluster
 
 KiB = 1 << 10
 CHUNK_SIZE = 256 * KiB
@@ -35,13 +35,9 @@ CHUNK_SIZE = 256 * KiB
 
 @pytest.fixture(scope="module")
 def replacement_cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("replacement"), heartbeat_timeout_s=4.0, meta_services=1,
-                            targets_per_storage=3, chunk_size_bytes=CHUNK_SIZE, slot_file_bytes=8 << 20)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("replacement"), heartbeat_timeout_s=4.0, meta_services=1,
+                         targets_per_storage=3, chunk_size_bytes=CHUNK_SIZE, slot_file_bytes=8 << 20) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 def _resync_reports(cluster, target_id: int) -> list[int]:

@@ -19,7 +19,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 
 import crc32c
@@ -33,7 +32,7 @@ from fs3.client.storage_client import StorageClientConfig
 from fs3.errors import Fs3Error, StatusCode
 from fs3.net.methods import StorageMethod
 from fs3.routing import NodeType, PublicState
-from tests.conftest import remove_cluster_data, run_async, start_cluster
+from tests.conftest import eventually, run_async, running_cluster
 
 MiB = 1 << 20
 TCP_ONLY = ClientConfig(storage=StorageClientConfig(shared_memory=SharedMemoryConfig(enabled=False)))
@@ -41,13 +40,9 @@ TCP_ONLY = ClientConfig(storage=StorageClientConfig(shared_memory=SharedMemoryCo
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("shm"), meta_services=1, storage_services=2,
-                            targets_per_storage=2, replication_factor=2)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("shm"), meta_services=1, storage_services=2,
+                         targets_per_storage=2, replication_factor=2) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 def _metric(node, name: str, labels: str = "") -> float:
@@ -67,13 +62,6 @@ def _moved(client: Fs3Client, direction: str) -> float:
 
 def _regions(client: Fs3Client) -> float:
     return sum(_metric(node, "fs3_shared_memory_regions") for node in _storage_nodes(client))
-
-
-async def _wait_for(condition, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.1)
 
 
 async def _recovered(client: Fs3Client, versions_before: dict[int, int]) -> None:
@@ -119,7 +107,7 @@ def test_a_same_host_client_moves_payloads_through_shared_memory(cluster):
             await client.unlink("/tcp.bin")
         async with await Fs3Client.connect([cluster.mgmtd_address], config=TCP_ONLY) as observer:
             # closed clients leave no region behind
-            await _wait_for(lambda: _regions(observer) == with_client - registered)
+            await eventually(lambda: _regions(observer) == with_client - registered)
 
     run_async(main())
 
@@ -152,7 +140,7 @@ def test_a_killed_client_leaves_no_region_behind(cluster):
                 assert with_client >= int(registered)
                 process.send_signal(signal.SIGKILL)
                 process.wait(timeout=10)
-                await _wait_for(lambda: _regions(observer) == with_client - int(registered))
+                await eventually(lambda: _regions(observer) == with_client - int(registered))
                 async with await observer.open("/killed-client.bin", "rb") as file:
                     assert await file.read() == b"k" * (3 << 20)
                 await observer.unlink("/killed-client.bin")

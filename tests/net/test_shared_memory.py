@@ -22,6 +22,7 @@ from fs3.identity import UNCHECKED_IDENTITY, Identity
 from fs3.net.shared_memory import SharedMemoryLimits, SharedMemoryRegion, SharedMemoryRegistry, register_region
 from fs3.net.shared_memory.sockets import receive_exactly, send_all
 from fs3.net.shared_memory.wire import REPLY_HEADER, RegistrationReply, RegistrationRequest
+from tests.conftest import eventually
 
 MiB = 1 << 20
 
@@ -30,14 +31,6 @@ async def _registry(limits: SharedMemoryLimits = SharedMemoryLimits(), authentic
     registry = SharedMemoryRegistry(7, authenticator, limits)
     await registry.start()
     return registry
-
-
-async def _eventually(condition, timeout_s: float = 5.0) -> None:
-    for _ in range(int(timeout_s / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 async def _raw_registration(registry: SharedMemoryRegistry, data: bytes, fds: list[int]) -> RegistrationReply:
@@ -79,7 +72,7 @@ def test_a_registered_region_is_the_same_memory_on_both_sides_until_the_client_c
             region.release(slot)
             del service_view
             registration.close()
-            await _eventually(lambda: registry.region_count == 0)
+            await eventually(lambda: registry.region_count == 0, timeout_s=5.0)
             with pytest.raises(Fs3Error) as caught:
                 registry.view(registration.region_id, 0, 5, UNCHECKED_IDENTITY)
             assert caught.value.code == StatusCode.UNKNOWN_REGION
@@ -173,7 +166,7 @@ def test_hostile_registrations_are_refused_precisely_and_the_registry_keeps_work
             assert caught.value.code == errno.ENOSPC
             # a registration for another node id is not used
             registrations[0].close()
-            await _eventually(lambda: registry.region_count == 1)
+            await eventually(lambda: registry.region_count == 1, timeout_s=5.0)
             with pytest.raises(Fs3Error) as caught:
                 await register_region(regions[2], registry.socket_name, "", 8, timeout_s=5)
             assert caught.value.code == StatusCode.UNAVAILABLE and "not 8" in caught.value.message

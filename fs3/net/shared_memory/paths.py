@@ -53,7 +53,6 @@ class SharedMemoryPaths:
         self._pending: dict[str, asyncio.Future] = {}
         self._closed = False
         self.regions_abandoned = 0
-        self.bytes_moved = 0  # payload bytes through shared memory, both ways
 
     async def registration_for(self, node: NodeInfo) -> Registration | None:
         """This client's registration with `node` (None: use TCP)."""
@@ -151,7 +150,6 @@ class SharedMemoryPaths:
             if receive_into is not None and result.message.length:
                 count = result.message.length
                 receive_into[:count] = slot.view[:count]
-            self.bytes_moved += len(send) if send is not None else result.message.length
             return result.message
         finally:
             if replied:
