@@ -460,6 +460,18 @@ class Fs3Client:
 
         await self._each_chunk(stat, offset, into, read)
 
+    async def read_lease(self, stat: FileStat, offset: int, length: int):
+        """`[offset, offset+length)` of a file that lies within one chunk, holes as zeros, in a lease
+        (`release` it when done): left in a shared-memory slot when possible, saving a copy."""
+        layout = stat.layout
+        assert layout is not None, "file without layout"
+        chunk_index, offset_in_chunk = divmod(offset, layout.chunk_size)
+        assert 0 < length <= layout.chunk_size - offset_in_chunk, "a lease covers one chunk"
+        chains = layout.chains(self.routing.routing)
+        async with self.inflight_chunks:
+            return await self.storage.read_chunk_lease(chains[chunk_index % len(chains)], stat.inode_id, chunk_index,
+                                                       offset_in_chunk, length)
+
     # ---- whole-file helpers ---------------------------------------------------
     async def put(self, local_path: str, remote_path: str | bytes, *, block_bytes: int = 1 << 20, depth: int = 16) -> int:
         """Copy a local file into fs3 with `depth` blocks in flight; returns bytes copied."""

@@ -10,6 +10,7 @@ table starting at `first_chain_index`, in an order shuffled by
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from typing import Iterator
 
@@ -17,6 +18,15 @@ from fs3.errors import Fs3Error, StatusCode
 from fs3.routing import RoutingInfo
 
 __all__ = ["FileLayout", "ChunkSpan", "split_range"]
+
+
+@functools.lru_cache(maxsize=1024)
+def _rotation(chain_ids: tuple[int, ...], first_chain_index: int, stripe_size: int, shuffle_seed: int) -> tuple[int, ...]:
+    """Cached: every chunk call asks, and seeding a shuffle costs more than the call's other work."""
+    count = min(stripe_size, len(chain_ids))
+    chosen = [chain_ids[(first_chain_index + k) % len(chain_ids)] for k in range(count)]
+    random.Random(shuffle_seed).shuffle(chosen)
+    return tuple(chosen)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,15 +38,12 @@ class FileLayout:
     first_chain_index: int
     shuffle_seed: int
 
-    def chains(self, routing: RoutingInfo) -> list[int]:
+    def chains(self, routing: RoutingInfo) -> tuple[int, ...]:
         """The chains this file's chunks rotate over, in rotation order."""
         table = routing.chain_tables.get(self.chain_table_id)
         if table is None or not table.chain_ids:
             raise Fs3Error(StatusCode.UNKNOWN_CHAIN, f"chain table {self.chain_table_id} does not exist")
-        count = min(self.stripe_size, len(table.chain_ids))
-        chosen = [table.chain_ids[(self.first_chain_index + k) % len(table.chain_ids)] for k in range(count)]
-        random.Random(self.shuffle_seed).shuffle(chosen)
-        return chosen
+        return _rotation(tuple(table.chain_ids), self.first_chain_index, self.stripe_size, self.shuffle_seed)
 
     def chain_of_chunk(self, routing: RoutingInfo, chunk_index: int) -> int:
         chains = self.chains(routing)

@@ -4,7 +4,7 @@ Writes go to the chain's head; reads to a serving replica picked at random
 (a choice by chunk index correlated with the chains' member order, so a whole
 file could read from one node), a retry to the next one. A payload to or from a storage service
 on this host moves through a slot of the client's shared memory region
-(`client/shared_memory_paths.py`) when the service took its registration;
+(`fs3/net/shared_memory/paths.py`) when the service took its registration;
 otherwise it rides in the TCP frame. Routing errors (stale chain version,
 a target that stopped serving, an unreachable node) refresh the routing info
 and retry within a bounded number of attempts; errors the caller caused
@@ -27,10 +27,10 @@ from fs3.errors import Fs3Error, StatusCode
 from fs3.net.client import RpcClient, RpcClientPool
 from fs3.net.methods import StorageMethod
 from fs3.net.shared_memory import Registration
-from fs3.net.shared_memory.paths import SharedMemoryConfig, SharedMemoryPaths
+from fs3.net.shared_memory.paths import SharedMemoryConfig, SharedMemoryPaths, SlotLease
 from fs3.routing import RoutingInfo, TargetInfo
 
-__all__ = ["StorageClient", "StorageClientConfig"]
+__all__ = ["StorageClient", "StorageClientConfig", "ReadLease"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,18 @@ class StorageClientConfig:
     retry_delay_max_s: float = 1.0
     timeout_s: float = 30.0
     shared_memory: SharedMemoryConfig = SharedMemoryConfig()
+
+
+class ReadLease:
+    """A read's bytes in a buffer of their own (the `SlotLease` interface: nothing to give back)."""
+
+    __slots__ = ("view",)
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+
+    def release(self) -> None:
+        pass
 
 
 def _chunk_message(inode_id: int, chunk_index: int) -> storage_pb2.ChunkId:
@@ -142,6 +154,43 @@ class StorageClient:
         self, chain_id: int, inode_id: int, chunk_index: int, offset: int, length: int, into: memoryview
     ) -> int:
         """Read into `into[:length]`; returns bytes read (0 if the chunk does not exist)."""
+
+        async def read_one(routing: RoutingInfo, chain_version: int, target: TargetInfo) -> int:
+            return await self.read_from_target(routing, chain_id, chain_version, target, inode_id, chunk_index,
+                                               offset, length, into)
+
+        return await self._read_with_retries(chain_id, read_one)
+
+    async def read_chunk_lease(
+        self, chain_id: int, inode_id: int, chunk_index: int, offset: int, length: int
+    ) -> "ReadLease | SlotLease":
+        """`length` bytes of a chunk from `offset`, zeros past its end, in a lease the caller must
+        `release`: the shared-memory slot the service read into when it can be kept (no copy out),
+        else a buffer of its own."""
+
+        async def read_one(routing: RoutingInfo, chain_version: int, target: TargetInfo):
+            registration = None
+            if self.shared_memory.can_lease():
+                registration = await self._shared_registration(routing, target, length)
+            if registration is None:
+                buffer = memoryview(bytearray(length))  # zeros past what the chunk holds
+                await self.read_from_target(routing, chain_id, chain_version, target, inode_id, chunk_index,
+                                            offset, length, buffer)
+                return ReadLease(buffer)
+            request = self._read_request(chain_id, chain_version, target, inode_id, chunk_index, offset, length)
+            message, lease = await self.shared_memory.call_leasing(
+                self._rpc(routing, target), registration, StorageMethod.READ_CHUNK, request,
+                storage_pb2.ReadChunkResponse, length=length, timeout_s=self.config.timeout_s)
+            self.payload_bytes["shared_memory"] += message.length
+            if message.length < length:  # past the chunk's end: zeros, as a hole reads
+                lease.view[message.length:] = bytes(length - message.length)
+            return lease
+
+        return await self._read_with_retries(chain_id, read_one)
+
+    async def _read_with_retries(self, chain_id: int, read_one):
+        """`read_one(routing, chain_version, target)` on a serving replica picked at random, the next
+        one on a retryable error, the tail after CHUNK_PENDING."""
         last_error: Fs3Error | None = None
         prefer_tail = False
         first_choice = self._replica_choice.getrandbits(16)
@@ -158,9 +207,7 @@ class StorageClient:
             else:
                 target = serving[(first_choice + attempt) % len(serving)]
             try:
-                return await self.read_from_target(
-                    routing, chain_id, chain.chain_version, target, inode_id, chunk_index, offset, length, into
-                )
+                return await read_one(routing, chain.chain_version, target)
             except Fs3Error as error:
                 if error.code not in _RETRYABLE:
                     raise
@@ -171,14 +218,19 @@ class StorageClient:
             await self._backoff(attempt)
         raise Fs3Error(errno.EIO, f"read from chain {chain_id} failed after retries: {last_error}")
 
+    @staticmethod
+    def _read_request(chain_id: int, chain_version: int, target: TargetInfo, inode_id: int, chunk_index: int,
+                      offset: int, length: int, relaxed: bool = False) -> storage_pb2.ReadChunkRequest:
+        return storage_pb2.ReadChunkRequest(
+            chain_id=chain_id, chain_version=chain_version, chunk=_chunk_message(inode_id, chunk_index),
+            offset=offset, length=length, target_id=target.target_id, relaxed=relaxed,
+        )
+
     async def read_from_target(
         self, routing: RoutingInfo, chain_id: int, chain_version: int, target: TargetInfo, inode_id: int,
         chunk_index: int, offset: int, length: int, into: memoryview, relaxed: bool = False,
     ) -> int:
-        request = storage_pb2.ReadChunkRequest(
-            chain_id=chain_id, chain_version=chain_version, chunk=_chunk_message(inode_id, chunk_index),
-            offset=offset, length=length, target_id=target.target_id, relaxed=relaxed,
-        )
+        request = self._read_request(chain_id, chain_version, target, inode_id, chunk_index, offset, length, relaxed)
         rpc = self._rpc(routing, target)
         registration = await self._shared_registration(routing, target, length)
         if registration is not None:

@@ -10,6 +10,9 @@ as it is, without a copy.
 
 Reads detected as sequential are served from blocks fetched ahead (up to
 `readahead_bytes` past the reader); any other read goes straight to storage.
+A block that lies in one chunk stays in the shared-memory slot the storage
+service read it into (a lease, given back once the reader passed it), so the
+reply to the kernel is written straight from the slot.
 Writes through the mount drop an inode's fetched blocks, and a read first
 drains the inode's pending writes, so a reader sees what this mount wrote.
 """
@@ -23,6 +26,7 @@ import logging
 
 from fs3.client.client import FileStat, Fs3Client
 from fs3.client.fuse.config import FuseConfig
+from fs3.client.storage_client import ReadLease
 from fs3.errors import Fs3Error
 
 __all__ = ["OpenFile", "OpenDirectory", "HandleTable"]
@@ -30,10 +34,15 @@ __all__ = ["OpenFile", "OpenDirectory", "HandleTable"]
 logger = logging.getLogger(__name__)
 
 
-def _discard_result(task: asyncio.Task) -> None:
-    """A block nobody will read: retrieve its outcome so asyncio does not warn."""
-    if not task.cancelled():
-        task.exception()
+def _release_block(task: asyncio.Task) -> None:
+    """A block nobody will read: give its lease back (or retrieve its error so asyncio does not warn).
+
+    Run as a done callback, so it always comes after the wake-ups of readers already waiting for
+    the block: those reply from it (synchronously) before the lease goes back."""
+    if task.cancelled():
+        return
+    if task.exception() is None:
+        task.result().release()
 
 
 class OpenFile:
@@ -66,7 +75,7 @@ class OpenFile:
         self._write_lock = asyncio.Lock()
         # read side
         self._block_bytes = self._piece_bytes
-        self._blocks: dict[int, asyncio.Task] = {}   # block index -> task returning bytes
+        self._blocks: dict[int, asyncio.Task] = {}   # block index -> task returning a lease (.view, .release())
         self._read_next = 0
 
     # ---- writes ------------------------------------------------------------------
@@ -168,10 +177,12 @@ class OpenFile:
         """Forget fetched blocks. Never cancels: a concurrent read may be awaiting one
         (the kernel's readahead sends several reads of one file at once)."""
         for task in self._blocks.values():
-            task.add_done_callback(_discard_result)
+            task.add_done_callback(_release_block)
         self._blocks.clear()
 
-    async def read(self, offset: int, size: int, file_length: int) -> bytes:
+    async def read(self, offset: int, size: int, file_length: int) -> bytes | memoryview:
+        """The bytes to reply with. A memoryview into a leased block is valid only until the caller's
+        next await: the FUSE session replies from it at once."""
         size = min(size, file_length - offset)
         if size <= 0:
             return b""
@@ -188,23 +199,31 @@ class OpenFile:
         ahead_last = min((offset + size + self.config.readahead_bytes - 1) // block_bytes,
                          (file_length - 1) // block_bytes)
         for index in [index for index in self._blocks if index < first]:
-            self._blocks.pop(index).add_done_callback(_discard_result)
+            self._blocks.pop(index).add_done_callback(_release_block)
         for index in range(first, max(last, ahead_last) + 1):
             if index not in self._blocks:
                 self._blocks[index] = asyncio.get_running_loop().create_task(self._fetch_block(index, file_length))
+        tasks = [self._blocks[index] for index in range(first, last + 1)]  # before any await: others may pop
         pieces = []
-        for index in range(first, last + 1):
-            block = await self._blocks[index]
+        for index, task in zip(range(first, last + 1), tasks):
+            block = (await task).view
             start = max(offset - index * block_bytes, 0)
             end = min(offset + size - index * block_bytes, len(block))
-            pieces.append(block[start:end])
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            if len(tasks) == 1:
+                return block[start:end]
+            # several blocks: copy each out before the next await (a block may be released meanwhile)
+            pieces.append(bytes(block[start:end]))
+        return b"".join(pieces)
 
-    async def _fetch_block(self, index: int, file_length: int) -> bytes:
+    async def _fetch_block(self, index: int, file_length: int):
         start = index * self._block_bytes
-        buffer = bytearray(min(self._block_bytes, file_length - start))
-        await self.client.read_chunks(self.stat, start, memoryview(buffer))
-        return memoryview(buffer)
+        length = min(self._block_bytes, file_length - start)
+        chunk_size = self.stat.layout.chunk_size
+        if start // chunk_size == (start + length - 1) // chunk_size:
+            return await self.client.read_lease(self.stat, start, length)
+        buffer = memoryview(bytearray(length))
+        await self.client.read_chunks(self.stat, start, buffer)
+        return ReadLease(buffer)
 
     async def close(self) -> None:
         """Forget background work (after drain; no request of this handle is running)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 from google.protobuf.message import Message
 
@@ -59,7 +59,7 @@ class ChunkRemover:
         self.retries_max = retries_max
         self.retry_delay_s = retry_delay_s
 
-    async def _chains(self, layout: Layout) -> list[int]:
+    async def _chains(self, layout: Layout) -> tuple[int, ...]:
         """The file's chains; an unknown chain table first refreshes the routing
         info (a service that started with the cluster may hold an older one)."""
         file_layout = FileLayout(layout.chain_table_id, layout.chain_table_version, layout.chunk_size,
@@ -77,7 +77,7 @@ class ChunkRemover:
             return 0  # no chunk index is that large
         return await self.remove_on_chains(await self._chains(layout), inode_id, first_chunk_index)
 
-    async def remove_on_chains(self, chains: list[int], inode_id: int, first_chunk_index: int = 0) -> int:
+    async def remove_on_chains(self, chains: Sequence[int], inode_id: int, first_chunk_index: int = 0) -> int:
         """Remove chunks >= first_chunk_index of `inode_id` on the given chains (also used for orphaned
         chunks, whose file and layout are gone); returns how many the heads removed."""
         assert 0 <= first_chunk_index <= CHUNK_INDEX_MAX

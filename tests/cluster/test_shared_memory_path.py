@@ -112,6 +112,47 @@ def test_a_same_host_client_moves_payloads_through_shared_memory(cluster):
     run_async(main())
 
 
+def test_reads_left_in_their_slots_read_right_and_every_slot_comes_back(cluster):
+    """`read_lease` leaves a chunk's bytes in the slot the service read them into (what the FUSE
+    daemon replies from): bytes past the chunk's end read as zeros even in a slot that held data,
+    a released lease frees its slot, and beyond `leased_slots_max` leases come in own buffers so
+    the remaining slots keep serving writes."""
+    data = os.urandom(3 * MiB + 777)
+
+    async def main() -> None:
+        async with await Fs3Client.connect([cluster.mgmtd_address]) as client:
+            paths = client.storage.shared_memory
+            async with await client.open("/lease.bin", "wb") as file:
+                await file.write(data)
+            stat = await client.stat("/lease.bin")
+            for offset, length in ((0, MiB), (MiB + 5, MiB - 5), (3 * MiB, 777), (3 * MiB, 4096)):
+                lease = await client.read_lease(stat, offset, length)
+                expected = data[offset:offset + length]
+                assert bytes(lease.view) == expected + bytes(length - len(expected))
+                assert paths.leased == 1
+                lease.release()
+                lease.release()  # once only
+                assert paths.leased == 0
+            await client.truncate("/lease.bin", 8 * MiB)  # a hole after the data
+            lease = await client.read_lease(await client.stat("/lease.bin"), 5 * MiB, MiB)
+            assert bytes(lease.view) == bytes(MiB)
+            lease.release()
+            held = [await client.read_lease(stat, 0, MiB) for _ in range(paths.config.leased_slots_max + 2)]
+            assert paths.leased == paths.config.leased_slots_max  # the last two: own buffers
+            assert all(bytes(lease.view) == data[:MiB] for lease in held)
+            async with await client.open("/while-leased.bin", "wb") as file:
+                await file.write(data)
+            async with await client.open("/while-leased.bin", "rb") as file:
+                assert await file.read() == data
+            for lease in held:
+                lease.release()
+            assert paths.leased == 0 and len(paths.region._free) == paths.config.slots
+            await client.unlink("/lease.bin")
+            await client.unlink("/while-leased.bin")
+
+    run_async(main())
+
+
 _KILLED_CLIENT = """
 import asyncio, sys
 from fs3.client import Fs3Client

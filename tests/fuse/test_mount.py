@@ -312,3 +312,28 @@ def test_concurrent_reads_of_one_open_file(mount):
             list(pool.map(check, offsets))
     finally:
         os.close(fd)
+
+
+def test_open_files_left_mid_read_do_not_starve_other_io(mount):
+    """Readahead blocks stay in shared-memory slots until the reader passes them; forty files read
+    a little and left open (more blocks than the client has slots) must not stop other reads and
+    writes, and every file still reads right to its end."""
+    data = os.urandom(6 * MiB)
+    files = []
+    try:
+        for index in range(40):
+            path = mount.path / f"idle-{index}.bin"
+            path.write_bytes(data)
+            file = open(path, "rb", buffering=0)
+            files.append(file)
+            assert file.read(MiB) == data[:MiB]
+        (mount.path / "busy.bin").write_bytes(data * 2)
+        assert (mount.path / "busy.bin").read_bytes() == data * 2
+        for file in files:
+            assert file.read() == data[MiB:]
+    finally:
+        for file in files:
+            file.close()
+    for index in range(40):
+        os.unlink(mount.path / f"idle-{index}.bin")
+    os.unlink(mount.path / "busy.bin")

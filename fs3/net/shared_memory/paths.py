@@ -21,7 +21,7 @@ from fs3.net.client import RpcClient
 from fs3.net.shared_memory.region import Registration, SharedMemoryRegion, register_region
 from fs3.routing import NodeInfo
 
-__all__ = ["SharedMemoryPaths", "SharedMemoryConfig"]
+__all__ = ["SharedMemoryPaths", "SharedMemoryConfig", "SlotLease"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +36,35 @@ class SharedMemoryConfig:
     slots: int = 32  # requests in flight through shared memory at once, over all services
     registration_timeout_s: float = 2.0
     retry_after_s: float = 30.0  # after a failed registration with a service
+    # slots a caller may keep after a read (`call_leasing`); the rest always serve plain calls, so readers
+    # that hold their bytes (readahead of idle open files) never starve writes
+    leased_slots_max: int = 16
 
     def check(self) -> None:
         assert self.slot_bytes > 0 and self.slot_bytes % 4096 == 0 and self.slots > 0
+        assert 0 <= self.leased_slots_max < self.slots
         assert self.registration_timeout_s > 0 and self.retry_after_s >= 0
+
+
+class SlotLease:
+    """The bytes a read left in a slot, on loan until `release` (the caller saves copying them out).
+
+    The memory stays mapped after `release`, but the slot then serves other calls: nothing may read
+    `view` (or a slice of it) afterwards."""
+
+    __slots__ = ("view", "_paths", "_region", "_slot")
+
+    def __init__(self, paths: "SharedMemoryPaths", region: SharedMemoryRegion, slot, length: int) -> None:
+        self.view = slot.view[:length]
+        self._paths = paths
+        self._region = region
+        self._slot = slot
+
+    def release(self) -> None:
+        if self._slot is not None:
+            self._paths.leased -= 1
+            self._region.release(self._slot)
+            self._slot = None
 
 
 class SharedMemoryPaths:
@@ -53,6 +78,7 @@ class SharedMemoryPaths:
         self._pending: dict[str, asyncio.Future] = {}
         self._closed = False
         self.regions_abandoned = 0
+        self.leased = 0  # slots on loan to callers of `call_leasing`
 
     async def registration_for(self, node: NodeInfo) -> Registration | None:
         """This client's registration with `node` (None: use TCP)."""
@@ -131,9 +157,27 @@ class SharedMemoryPaths:
                    timeout_s: float, send: memoryview | None = None, receive_into: memoryview | None = None):
         """One chunk call (its request has a `shared_buffer` field) whose payload moves through a slot
         of the region instead of the frame; returns the reply message (its `length`: bytes received)."""
+        message, _ = await self._call_in_slot(rpc, registration, method_id, request, response_type,
+                                              timeout_s=timeout_s, send=send, receive_into=receive_into)
+        return message
+
+    def can_lease(self) -> bool:
+        return self.leased < self.config.leased_slots_max
+
+    async def call_leasing(self, rpc: RpcClient, registration: Registration, method_id: int, request,
+                           response_type, *, length: int, timeout_s: float):
+        """A read call whose reply bytes stay in the slot: returns (reply message, SlotLease over the
+        slot's first `length` bytes). The caller must `release` the lease (check `can_lease` first)."""
+        return await self._call_in_slot(rpc, registration, method_id, request, response_type,
+                                        timeout_s=timeout_s, lease_length=length)
+
+    async def _call_in_slot(self, rpc: RpcClient, registration: Registration, method_id: int, request, response_type,
+                            *, timeout_s: float, send: memoryview | None = None,
+                            receive_into: memoryview | None = None, lease_length: int | None = None):
         region = registration.region
         slot = await region.acquire()
         replied = False
+        lease = None
         try:
             if send is not None:
                 slot.view[:len(send)] = send
@@ -150,12 +194,16 @@ class SharedMemoryPaths:
             if receive_into is not None and result.message.length:
                 count = result.message.length
                 receive_into[:count] = slot.view[:count]
-            return result.message
+            if lease_length is not None:
+                lease = SlotLease(self, region, slot, lease_length)
+                self.leased += 1
+            return result.message, lease
         finally:
-            if replied:
-                region.release(slot)
-            else:
-                self.abandon(region)  # the service may still write into the slot
+            if lease is None:
+                if replied:
+                    region.release(slot)
+                else:
+                    self.abandon(region)  # the service may still write into the slot
 
     def close(self) -> None:
         self._closed = True
