@@ -6,6 +6,9 @@ owner (a process, for POSIX locks) or the open file's owner (flock); the
 native API uses one owner per open `Fs3File`. A blocking request retries a
 refused (EAGAIN) one with a growing pause until it wins or is cancelled —
 the FUSE daemon cancels it when the kernel interrupts the waiting call.
+A blocking POSIX request tells the service it waits (`wait`), so a wait
+that would never end (a cycle of holders across clients) fails with
+EDEADLK; one that gives up tells the service it stopped waiting.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import dataclasses
 import errno
 import fcntl
+import logging
 
 from fs3._proto import meta_pb2
 from fs3.errors import Fs3Error
@@ -24,16 +28,19 @@ __all__ = ["LockRetry", "FileLocks", "POSIX", "FLOCK", "OFFSET_MAX", "LockHolder
 POSIX = meta_pb2.LOCK_POSIX
 FLOCK = meta_pb2.LOCK_FLOCK
 OFFSET_MAX = (1 << 63) - 1
+logger = logging.getLogger(__name__)
 _LOCK_TYPES = (fcntl.F_RDLCK, fcntl.F_WRLCK, fcntl.F_UNLCK)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LockRetry:
-    """Pause between attempts of a blocking lock: first, growth factor, ceiling."""
+    """Pause between attempts of a blocking lock: first, growth factor, ceiling; and how long giving
+    up may wait for the service to hear of it."""
 
     first_delay_s: float = 0.005
     growth: float = 2.0
     delay_max_s: float = 0.25
+    withdraw_timeout_s: float = 2.0  # for telling the service a wait was given up
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,6 +52,11 @@ class LockHolder:
     end: int
     pid: int
     client_id: int
+
+
+def _log_stop_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("could not withdraw a lock wait (it goes stale by itself): %s", task.exception())
 
 
 class FileLocks:
@@ -64,20 +76,40 @@ class FileLocks:
                   end: int = OFFSET_MAX, *, wait: bool = False, pid: int = 0) -> None:
         """Lock (F_RDLCK/F_WRLCK) or unlock (F_UNLCK) [start, end]; `wait`: until granted.
 
-        Raises: Fs3Error EAGAIN if held elsewhere and not `wait`.
+        Raises: Fs3Error EAGAIN if held elsewhere and not `wait`; EDEADLK if a POSIX lock's wait
+        would never end (another holder in its way waits, directly or not, for one of `owner`'s locks).
         """
         request = meta_pb2.SetFileLockRequest(user=user, lock=self._spec(inode_id, kind, owner, lock_type, start,
-                                                                         end, pid))
+                                                                         end, pid), wait=wait)
         delay_s = self._retry.first_delay_s
-        while True:
-            try:
-                await self._meta.call(MetaMethod.SET_FILE_LOCK, request)
-                return
-            except Fs3Error as error:
-                if error.code != errno.EAGAIN or not wait:
-                    raise
-            await asyncio.sleep(delay_s)
-            delay_s = min(delay_s * self._retry.growth, self._retry.delay_max_s)
+        recorded = False  # the service holds a wait record of ours (a refused POSIX request with `wait`)
+        try:
+            while True:
+                try:
+                    await self._meta.call(MetaMethod.SET_FILE_LOCK, request)
+                    recorded = False  # granted: the service dropped the record
+                    return
+                except Fs3Error as error:
+                    if error.code == errno.EDEADLK:
+                        recorded = False  # refused for good: the service dropped the record
+                    if error.code != errno.EAGAIN or not wait:
+                        raise
+                    recorded = kind == POSIX
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * self._retry.growth, self._retry.delay_max_s)
+        finally:
+            if recorded:  # gave up (cancelled, an error): the wait must not count in deadlock checks
+                await self._withdraw_wait(user, owner)
+
+    async def _withdraw_wait(self, user, owner: int) -> None:
+        """Before the caller learns it gave up (EINTR), so its next request finds no wait of its own."""
+        stop = asyncio.ensure_future(self._meta.call(MetaMethod.STOP_LOCK_WAIT, meta_pb2.StopLockWaitRequest(
+            user=user, client_id=self._client_id, owner=owner)))
+        stop.add_done_callback(_log_stop_failure)
+        try:
+            await asyncio.wait_for(asyncio.shield(stop), self._retry.withdraw_timeout_s)
+        except Exception:  # noqa: BLE001 - logged by the callback; the caller's own outcome matters more
+            pass
 
     async def test(self, user, inode_id: int, kind: int, owner: int, lock_type: int, start: int = 0,
                    end: int = OFFSET_MAX) -> LockHolder | None:

@@ -55,6 +55,7 @@ _RESPONSE_TYPES: dict[MetaMethod, type[Message]] = {
     MetaMethod.SET_FILE_LOCK: meta_pb2.SetFileLockResponse,
     MetaMethod.GET_FILE_LOCK: meta_pb2.GetFileLockResponse,
     MetaMethod.RELEASE_FILE_LOCKS: meta_pb2.ReleaseFileLocksResponse,
+    MetaMethod.STOP_LOCK_WAIT: meta_pb2.StopLockWaitResponse,
     MetaMethod.DUMP_INODES: meta_pb2.DumpInodesResponse,
     MetaMethod.CHECK_INODES: meta_pb2.CheckInodesResponse,
     MetaMethod.LIST_GC_QUEUE: meta_pb2.ListGcQueueResponse,

@@ -46,6 +46,11 @@ class MetaConfig:
         client_session_timeout_s: a client not seen (write-session open or
             heartbeat) for this long is dead: the session pruner removes its
             write sessions, so deferred GC of its unlinked files proceeds.
+        lock_wait_stale_s: a blocked POSIX lock request's wait record
+            (for deadlock detection) not refreshed for this long is gone;
+            clients refresh it at every retry (at most every 0.25 s).
+        lock_deadlock_search_max: most lock holders one deadlock check
+            visits (beyond: no deadlock reported).
         session_prune_interval_s / session_prune_batch_size: pruner passes and
             the sessions one transaction of a pass looks at.
         trash_expiry_min_s / trash_expiry_max_s: allowed expiries of
@@ -87,6 +92,8 @@ class MetaConfig:
     gc_interval_s: float = 1.0
     gc_claim_s: float = 60.0
     client_session_timeout_s: float = 300.0
+    lock_wait_stale_s: float = 2.0
+    lock_deadlock_search_max: int = 1024
     session_prune_interval_s: float = 10.0
     session_prune_batch_size: int = 256
     trash_expiry_min_s: float = 3600.0
@@ -121,6 +128,7 @@ class MetaConfig:
         assert 1 <= self.gc_batch_size <= 10_000
         assert self.gc_interval_s > 0 and self.gc_claim_s > 0
         assert self.client_session_timeout_s > 0 and self.session_prune_interval_s > 0
+        assert self.lock_wait_stale_s > 0 and self.lock_deadlock_search_max >= 1
         assert 1 <= self.session_prune_batch_size <= 10_000
         assert 0 < self.trash_expiry_min_s <= self.trash_expiry_max_s
         assert self.trash_clean_interval_s > 0 and 1 <= self.trash_clean_batch_size <= 10_000

@@ -1,4 +1,4 @@
-"""RPC handlers of the cluster-wide file locks (methods 122-124): decode, call the operator, encode."""
+"""RPC handlers of the cluster-wide file locks (methods 122-125): decode, call the operator, encode."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _lock_arguments(spec: meta_pb2.FileLockSpec) -> tuple:
 def register_file_lock_service(server: RpcServer, operator: MetaOperator) -> None:
     async def set_file_lock(request: meta_pb2.SetFileLockRequest, context: RpcContext):
         await operator.set_file_lock(user_from_proto(request.user), *_lock_arguments(request.lock),
-                                     pid=request.lock.pid)
+                                     pid=request.lock.pid, wait=request.wait)
         return meta_pb2.SetFileLockResponse()
 
     async def get_file_lock(request: meta_pb2.GetFileLockRequest, context: RpcContext):
@@ -35,6 +35,11 @@ def register_file_lock_service(server: RpcServer, operator: MetaOperator) -> Non
                                           request.client_id, request.owner)
         return meta_pb2.ReleaseFileLocksResponse()
 
+    async def stop_lock_wait(request: meta_pb2.StopLockWaitRequest, context: RpcContext):
+        await operator.stop_lock_wait(user_from_proto(request.user), request.client_id, request.owner)
+        return meta_pb2.StopLockWaitResponse()
+
     register_checked(server, MetaMethod.SET_FILE_LOCK, meta_pb2.SetFileLockRequest, set_file_lock)
     register_checked(server, MetaMethod.GET_FILE_LOCK, meta_pb2.GetFileLockRequest, get_file_lock)
     register_checked(server, MetaMethod.RELEASE_FILE_LOCKS, meta_pb2.ReleaseFileLocksRequest, release_file_locks)
+    register_checked(server, MetaMethod.STOP_LOCK_WAIT, meta_pb2.StopLockWaitRequest, stop_lock_wait)

@@ -47,7 +47,9 @@ from fs3.meta.ops.set_layout import SetLayoutOp
 from fs3.meta.ops.remove_tree_to_trash import RemoveTreeToTrashOp
 from fs3.meta.ops.inspect_namespace import CheckInodesOp, DumpInodesOp, FsckOp, InodePage, InodeState, ListGcQueueOp
 from fs3.meta.fsck import FsckReport
-from fs3.meta.ops.file_lock import GetFileLockOp, LockRequest, ReleaseFileLocksOp, SetFileLockOp
+from fs3.meta.ops.file_lock import (
+    GetFileLockOp, LockOutcome, LockRequest, ReleaseFileLocksOp, SetFileLockOp, StopLockWaitOp,
+)
 from fs3.meta.store.file_lock import OFFSET_MAX, FileLock, LockKind, LockType
 from fs3.meta.flags import XATTR_CREATE, XATTR_REPLACE
 from fs3.meta.store.client import touch_client
@@ -347,24 +349,41 @@ class MetaOperator:
                 raise fs_error(errno.EINVAL, f"{what} {value} out of i64 range")
 
     # ---- cluster-wide file locks -----------------------------------------------
-    def _lock_request(self, inode_id: int, kind: int, client_id: int, owner: int, lock_type: int, start: int,
-                      end: int, pid: int) -> LockRequest:
-        self._check_inode_id(inode_id)
+    def _check_lock_holder(self, client_id: int, owner: int) -> None:
         self._check_u64(owner, "owner")
+        if not client_id or client_id > _U64_MAX:
+            raise fs_error(errno.EINVAL, "a lock needs the holder's client id")
+
+    def _lock_request(self, inode_id: int, kind: int, client_id: int, owner: int, lock_type: int, start: int,
+                      end: int, pid: int, wait: bool = False) -> LockRequest:
+        self._check_inode_id(inode_id)
+        self._check_lock_holder(client_id, owner)
         self._check_u32(pid, "pid")
         if kind not in (LockKind.POSIX, LockKind.FLOCK):
             raise fs_error(errno.EINVAL, f"unknown lock kind {kind}")
         if lock_type not in (LockType.READ, LockType.WRITE, LockType.UNLOCK):
             raise fs_error(errno.EINVAL, f"unknown lock type {lock_type}")
-        if not client_id or client_id > _U64_MAX:
-            raise fs_error(errno.EINVAL, "a lock needs the holder's client id")
-        return LockRequest(inode_id, LockKind(kind), client_id, owner, LockType(lock_type), start, end, pid)
+        return LockRequest(inode_id, LockKind(kind), client_id, owner, LockType(lock_type), start, end, pid, wait)
 
     async def set_file_lock(self, user: UserInfo, inode_id: int, kind: int, client_id: int, owner: int,
-                            lock_type: int, start: int = 0, end: int = OFFSET_MAX, pid: int = 0) -> None:
-        """Lock or unlock a range for (client_id, owner). Raises EAGAIN if another live holder conflicts."""
-        request = self._lock_request(inode_id, kind, client_id, owner, lock_type, start, end, pid)
-        await self._run(SetFileLockOp(self._context(user), request).run)
+                            lock_type: int, start: int = 0, end: int = OFFSET_MAX, pid: int = 0,
+                            wait: bool = False) -> None:
+        """Lock or unlock a range for (client_id, owner).
+
+        Raises: EAGAIN if another live holder conflicts (with `wait`, the refusal of a POSIX lock is
+        recorded for deadlock detection: the caller retries), EDEADLK if waiting would never end."""
+        request = self._lock_request(inode_id, kind, client_id, owner, lock_type, start, end, pid, wait)
+        op = SetFileLockOp(self._context(user), request)
+        outcome = await self._run(op.run)
+        if outcome == LockOutcome.WAITING:
+            raise fs_error(errno.EAGAIN, op.message)
+        if outcome == LockOutcome.DEADLOCK:
+            raise fs_error(errno.EDEADLK, op.message)
+
+    async def stop_lock_wait(self, user: UserInfo, client_id: int, owner: int) -> None:
+        """The holder stopped waiting for a POSIX lock (interrupted)."""
+        self._check_lock_holder(client_id, owner)
+        await self._run(StopLockWaitOp(self._context(user), client_id, owner).run)
 
     async def get_file_lock(self, user: UserInfo, inode_id: int, kind: int, client_id: int, owner: int,
                             lock_type: int, start: int = 0, end: int = OFFSET_MAX) -> FileLock | None:

@@ -730,12 +730,14 @@ class FileLockSpec(_message.Message):
     def __init__(self, inode_id: _Optional[int] = ..., kind: _Optional[_Union[LockKind, str]] = ..., client_id: _Optional[int] = ..., owner: _Optional[int] = ..., lock_type: _Optional[int] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., pid: _Optional[int] = ...) -> None: ...
 
 class SetFileLockRequest(_message.Message):
-    __slots__ = ("user", "lock")
+    __slots__ = ("user", "lock", "wait")
     USER_FIELD_NUMBER: _ClassVar[int]
     LOCK_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     lock: FileLockSpec
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., lock: _Optional[_Union[FileLockSpec, _Mapping]] = ...) -> None: ...
+    wait: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., lock: _Optional[_Union[FileLockSpec, _Mapping]] = ..., wait: _Optional[bool] = ...) -> None: ...
 
 class SetFileLockResponse(_message.Message):
     __slots__ = ()
@@ -772,5 +774,19 @@ class ReleaseFileLocksRequest(_message.Message):
     def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., inode_id: _Optional[int] = ..., kind: _Optional[_Union[LockKind, str]] = ..., client_id: _Optional[int] = ..., owner: _Optional[int] = ...) -> None: ...
 
 class ReleaseFileLocksResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StopLockWaitRequest(_message.Message):
+    __slots__ = ("user", "client_id", "owner")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.UserInfo
+    client_id: int
+    owner: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., client_id: _Optional[int] = ..., owner: _Optional[int] = ...) -> None: ...
+
+class StopLockWaitResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

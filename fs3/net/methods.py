@@ -41,6 +41,7 @@ class MetaMethod(enum.IntEnum):
     SET_FILE_LOCK = 122
     GET_FILE_LOCK = 123
     RELEASE_FILE_LOCKS = 124
+    STOP_LOCK_WAIT = 125
     # 141-150: client liveness and trash
     CLIENT_HEARTBEAT = 141
     REMOVE_TREE_TO_TRASH = 142

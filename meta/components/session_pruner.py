@@ -16,7 +16,9 @@ heartbeats while it holds files open for writing). Each meta service runs a
 3. clears client records older than the timeout (their sessions are gone
    or go by their own open time);
 4. drops idempotence records (store/idempotence.py) older than
-   `idempotence_retention_s`: a retry comes within seconds, not hours.
+   `idempotence_retention_s`: a retry comes within seconds, not hours;
+5. drops lock-wait records (store/lock_wait.py) not refreshed for
+   `lock_wait_stale_s` (their client was killed while waiting).
 
 Once a dead writer's sessions are gone, the GC removes the chunks of its
 unlinked files. Pruning is idempotent; several services may run it.
@@ -34,6 +36,7 @@ from fs3.meta.store import keys
 from fs3.meta.store.client import list_clients, load_client_seen, remove_client
 from fs3.meta.store.file_lock import decode_file_lock, remove_file_lock
 from fs3.meta.store.idempotence import record_created_at_ns
+from fs3.meta.store.lock_wait import lock_wait_updated_ns
 from fs3.meta.store.session import WriteSession, list_all_sessions, remove_session
 
 __all__ = ["SessionPruner"]
@@ -72,11 +75,18 @@ class SessionPruner(BackgroundComponent):
                 policy=self._policy)
             self.pruned_locks += removed
         await run_transaction(self._engine, self._clear_clients, policy=self._policy)
-        for prefix in (keys.IDEMPOTENCE_PREFIX, keys.OP_RECORD_PREFIX):
+        retention_ns = int(self._config.idempotence_retention_s * 1e9)
+        stale_ns = int(self._config.lock_wait_stale_s * 1e9)
+        for prefix, age_of, oldest_ns in (
+            (keys.IDEMPOTENCE_PREFIX, lambda value: record_created_at_ns(keys.IDEMPOTENCE_PREFIX, value), retention_ns),
+            (keys.OP_RECORD_PREFIX, lambda value: record_created_at_ns(keys.OP_RECORD_PREFIX, value), retention_ns),
+            (keys.LOCK_WAIT_PREFIX, lock_wait_updated_ns, stale_ns),
+        ):
             after_key = b""
             while after_key is not None:
                 removed, after_key = await run_transaction(
-                    self._engine, lambda txn, p=prefix, a=after_key: self._expire_record_page(txn, p, a),
+                    self._engine,
+                    lambda txn, p=prefix, t=age_of, o=oldest_ns, a=after_key: self._expire_record_page(txn, p, t, o, a),
                     policy=self._policy)
                 self.expired_records += removed
         self.pruned_sessions += pruned
@@ -121,15 +131,17 @@ class SessionPruner(BackgroundComponent):
             logger.info("removed %d file locks of dead clients", removed)
         return removed, (rows[-1].key if len(rows) == batch else None)
 
-    async def _expire_record_page(self, txn: Transaction, prefix: bytes, after_key: bytes) -> tuple[int, bytes | None]:
-        """Clear the idempotence records past their retention in one page; the key to continue after."""
-        oldest_ns = self._clock.now_ns() - int(self._config.idempotence_retention_s * 1e9)
+    async def _expire_record_page(self, txn: Transaction, prefix: bytes, written_ns_of, age_max_ns: int,
+                                  after_key: bytes) -> tuple[int, bytes | None]:
+        """Clear the records under `prefix` written (`written_ns_of(value)`) more than `age_max_ns` ago,
+        in one page; the key to continue after."""
+        oldest_ns = self._clock.now_ns() - age_max_ns
         batch = self._config.session_prune_batch_size
         begin, end = prefix_range(prefix)
         rows = await txn.get_range(key_after(after_key) if after_key else begin, end, limit=batch, snapshot=True)
         removed = 0
         for row in rows:
-            if record_created_at_ns(prefix, row.value) < oldest_ns:
+            if written_ns_of(row.value) < oldest_ns:
                 txn.clear(row.key)
                 removed += 1
         return removed, (rows[-1].key if len(rows) == batch else None)

@@ -72,6 +72,8 @@ __all__ = [
     "file_lock_key",
     "file_lock_range",
     "file_lock_owner_range",
+    "LOCK_WAIT_PREFIX",
+    "lock_wait_key",
 ]
 
 INODE_PREFIX = b"INOD"
@@ -87,6 +89,7 @@ XATTR_PREFIX = b"XATT"
 CLIENT_PREFIX = b"CLNT"
 TRASH_PREFIX = b"TRSH"
 FILE_LOCK_PREFIX = b"FLCK"
+LOCK_WAIT_PREFIX = b"FLKW"
 
 _U64 = struct.Struct("<Q")
 _U16 = struct.Struct("<H")
@@ -210,3 +213,7 @@ def file_lock_range(inode_id: int, kind: int | None = None) -> tuple[bytes, byte
 def file_lock_owner_range(inode_id: int, kind: int, client_id: int, owner: int) -> tuple[bytes, bytes]:
     return prefix_range(FILE_LOCK_PREFIX + _U64.pack(inode_id) + bytes([kind]) + _U64.pack(client_id)
                         + _U64.pack(owner))
+
+
+def lock_wait_key(client_id: int, owner: int) -> bytes:
+    return LOCK_WAIT_PREFIX + _U64.pack(client_id) + _U64.pack(owner)

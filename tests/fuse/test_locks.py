@@ -127,3 +127,73 @@ def test_o_direct_reads_and_writes(mount):
     finally:
         os.close(fd)
     assert path.read_bytes() == buffer[:] * 2
+
+
+_LOCKER = """
+import fcntl, os, signal, sys
+
+def give_up(*_):
+    raise TimeoutError
+
+signal.signal(signal.SIGALRM, give_up)
+fds = {}
+for line in sys.stdin:
+    verb, path, start, length = line.split()
+    fd = fds.setdefault(path, os.open(path, os.O_RDWR))
+    try:
+        if verb == "wait-1s":
+            signal.alarm(1)
+        fcntl.lockf(fd, fcntl.LOCK_UN if verb == "unlock" else fcntl.LOCK_EX, int(length), int(start))
+        signal.alarm(0)
+        print("ok", flush=True)
+    except TimeoutError:
+        print("timeout", flush=True)
+    except OSError as error:
+        print("errno", error.errno, flush=True)
+"""
+
+
+def test_a_lock_wait_that_would_deadlock_across_mounts_fails_with_edeadlk(mount, second_mount):
+    """Two processes on two mounts (two clients) each hold a range the other then waits for: the
+    second wait fails with EDEADLK (as the kernel answers on one host) instead of hanging, and
+    once that process unlocks, the first gets its lock."""
+    for name in ("deadlock-a", "deadlock-b"):
+        (mount.path / name).write_bytes(b"x" * 100)
+    lockers = [subprocess.Popen([sys.executable, "-c", _LOCKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True) for _ in range(2)]
+    first_file, second_file = mount.path / "deadlock-a", second_mount.path / "deadlock-b"
+
+    def ask(locker, line: str) -> None:
+        locker.stdin.write(line + "\n")
+        locker.stdin.flush()
+
+    try:
+        ask(lockers[0], f"wait {first_file} 0 10")
+        assert lockers[0].stdout.readline().split() == ["ok"]
+        ask(lockers[1], f"wait {second_file} 0 10")
+        assert lockers[1].stdout.readline().split() == ["ok"]
+        ask(lockers[0], f"wait {mount.path / 'deadlock-b'} 5 1")  # blocks: the second process holds it
+        time.sleep(0.5)
+        started = time.monotonic()
+        ask(lockers[1], f"wait {second_mount.path / 'deadlock-a'} 0 1")
+        assert lockers[1].stdout.readline().split() == ["errno", str(errno.EDEADLK)]
+        assert time.monotonic() - started < 10
+        ask(lockers[1], f"unlock {second_file} 0 10")
+        assert lockers[1].stdout.readline().split() == ["ok"]
+        assert lockers[0].stdout.readline().split() == ["ok"]  # the first process's wait ends
+        # a wait given up (interrupted) no longer counts: now the second process may wait for the first
+        ask(lockers[1], f"wait-1s {second_mount.path / 'deadlock-a'} 50 1")  # free: the first holds 0..9
+        assert lockers[1].stdout.readline().split() == ["ok"]
+        ask(lockers[0], f"wait-1s {mount.path / 'deadlock-a'} 50 1")
+        assert lockers[0].stdout.readline().split() == ["timeout"]
+        ask(lockers[1], f"wait {second_mount.path / 'deadlock-a'} 0 1")  # blocks, no EDEADLK
+        time.sleep(0.5)
+        ask(lockers[0], f"unlock {first_file} 0 10")
+        assert lockers[0].stdout.readline().split() == ["ok"]
+        assert lockers[1].stdout.readline().split() == ["ok"]
+    finally:
+        for locker in lockers:
+            locker.stdin.close()
+            locker.wait(timeout=30)
+    for name in ("deadlock-a", "deadlock-b"):
+        os.unlink(mount.path / name)

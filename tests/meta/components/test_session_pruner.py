@@ -104,3 +104,30 @@ async def test_file_locks_of_dead_clients_are_swept_live_ones_kept() -> None:
     left = [lock.holder for inode_id in inode_ids
             for lock in await run_transaction(operator.test_engine, lambda txn, i=inode_id: load_file_locks(txn, i))]
     assert left == [(8, 1)]
+
+
+@async_test
+async def test_lock_wait_records_not_refreshed_are_swept() -> None:
+    from fs3.meta.store.file_lock import LockKind, LockType
+    from fs3.meta.store.lock_wait import load_lock_wait
+
+    operator = await new_operator(config=PRUNE_CONFIG)
+    pruner = SessionPruner(operator.test_engine, PRUNE_CONFIG, clock=operator.test_clock)
+    inode_id = (await operator.create(ROOT, path("/locked"), 0o644)).inode.inode_id
+    await operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, 1, 1, LockType.WRITE)
+    for owner in (2, 3, 4):  # three waiters (pages of two records)
+        await expect_errno(11, operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, 2, owner, LockType.READ,
+                                                      wait=True))
+
+    async def waiting() -> list[int]:
+        found = [await run_transaction(operator.test_engine, lambda txn, o=owner: load_lock_wait(txn, 2, o))
+                 for owner in (2, 3, 4)]
+        return [wait.owner for wait in found if wait is not None]
+
+    await pruner.run_once()
+    assert await waiting() == [2, 3, 4]
+    operator.test_clock.advance(int(PRUNE_CONFIG.lock_wait_stale_s * SECOND) - SECOND)
+    await expect_errno(11, operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, 2, 3, LockType.READ, wait=True))
+    operator.test_clock.advance(2 * SECOND)
+    await pruner.run_once()
+    assert await waiting() == [3], "the refreshed wait stays"

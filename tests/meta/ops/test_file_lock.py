@@ -132,3 +132,195 @@ async def test_bad_lock_requests_are_refused():
     with raises_errno(errno.EINVAL):
         await operator.get_file_lock(ROOT, inode_id, LockKind.POSIX, 1, 1, LockType.UNLOCK)
     assert await _stored(operator, inode_id) == {}
+
+
+# ---- deadlock detection (POSIX locks, blocking requests) ------------------------------------------
+
+async def _wait(operator, inode_id: int, holder: tuple[int, int], lock_type: LockType, start: int, end: int):
+    """One attempt of a blocking request: None if granted, else the errno."""
+    try:
+        await operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, *holder, lock_type, start, end, wait=True)
+    except Fs3Error as error:
+        return error.code
+    return None
+
+
+@async_test
+async def test_a_wait_that_closes_a_cycle_across_files_fails_with_edeadlk():
+    operator = await new_operator()
+    first = (await operator.create(ROOT, path("/a"), 0o644)).inode.inode_id
+    second = (await operator.create(ROOT, path("/b"), 0o644)).inode.inode_id
+    alice, bob = (1, 10), (2, 20)  # two processes on two clients
+    await operator.set_file_lock(ROOT, first, LockKind.POSIX, *alice, LockType.WRITE, 0, 9)
+    await operator.set_file_lock(ROOT, second, LockKind.POSIX, *bob, LockType.WRITE, 0, 9)
+    assert await _wait(operator, second, alice, LockType.WRITE, 5, 5) == errno.EAGAIN  # alice now waits for bob
+    assert await _wait(operator, first, bob, LockType.READ, 0, 0) == errno.EDEADLK
+    # a non-blocking request is only refused, and a range alice does not hold is free
+    assert await _wait(operator, first, bob, LockType.WRITE, 10, 20) is None
+    with raises_errno(errno.EAGAIN):
+        await operator.set_file_lock(ROOT, first, LockKind.POSIX, *bob, LockType.READ, 0, 0)
+    # alice gives up waiting (interrupted): bob may wait for her
+    await operator.stop_lock_wait(ROOT, *alice)
+    assert await _wait(operator, first, bob, LockType.READ, 0, 0) == errno.EAGAIN
+    # bob's wait is recorded now; alice waiting again closes the cycle from her side
+    assert await _wait(operator, second, alice, LockType.WRITE, 5, 5) == errno.EDEADLK
+    # a wait not refreshed for lock_wait_stale_s (a killed client) no longer counts
+    operator.test_clock.advance(int(operator._config.lock_wait_stale_s * 1e9) + 1)
+    assert await _wait(operator, second, alice, LockType.WRITE, 5, 5) == errno.EAGAIN
+
+
+@async_test
+async def test_a_three_holder_cycle_in_one_file_is_found_and_named():
+    operator = await new_operator()
+    inode_id = (await operator.create(ROOT, path("/f"), 0o644)).inode.inode_id
+    holders = [(1, 1), (1, 2), (3, 1)]  # two processes of one client, one of another
+    for index, holder in enumerate(holders):
+        await operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, *holder, LockType.WRITE, 10 * index,
+                                     10 * index + 9)
+    assert await _wait(operator, inode_id, holders[0], LockType.READ, 12, 12) == errno.EAGAIN  # waits for 1
+    assert await _wait(operator, inode_id, holders[1], LockType.WRITE, 25, 26) == errno.EAGAIN  # waits for 2
+    try:
+        await operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, *holders[2], LockType.READ, 5, 5, wait=True)
+    except Fs3Error as error:
+        assert error.code == errno.EDEADLK
+        assert "client 3 owner 0x1 -> client 1 owner 0x1 -> client 1 owner 0x2 -> client 3 owner 0x1" in str(error)
+    else:
+        raise AssertionError("the cycle was not found")
+    # once holder 1 got its lock (holder 2 unlocked), nobody waits for holder 0 through it any more
+    await operator.set_file_lock(ROOT, inode_id, LockKind.POSIX, *holders[2], LockType.UNLOCK, 20, 29)
+    assert await _wait(operator, inode_id, holders[1], LockType.WRITE, 25, 26) is None
+    assert await _wait(operator, inode_id, holders[2], LockType.READ, 5, 5) == errno.EAGAIN
+
+
+@async_test
+async def test_flock_waits_are_not_checked_and_leave_no_record():
+    operator = await new_operator()
+    first = (await operator.create(ROOT, path("/a"), 0o644)).inode.inode_id
+    second = (await operator.create(ROOT, path("/b"), 0o644)).inode.inode_id
+    await operator.set_file_lock(ROOT, first, LockKind.FLOCK, 1, 1, LockType.WRITE)
+    await operator.set_file_lock(ROOT, second, LockKind.FLOCK, 2, 2, LockType.WRITE)
+    for inode_id, holder in ((second, (1, 1)), (first, (2, 2))):
+        with raises_errno(errno.EAGAIN):  # as on Linux: flock deadlocks are not detected
+            await operator.set_file_lock(ROOT, inode_id, LockKind.FLOCK, *holder, LockType.WRITE, wait=True)
+    assert await _lock_waits(operator) == []
+
+
+async def _lock_waits(operator) -> list:
+    from fs3.kv.interface import prefix_range
+    from fs3.meta.store import keys
+
+    return await run_transaction(operator.test_engine,
+                                 lambda txn: txn.get_range(*prefix_range(keys.LOCK_WAIT_PREFIX), snapshot=True))
+
+
+@async_test
+async def test_bad_stop_lock_wait_requests_are_refused():
+    operator = await new_operator()
+    with raises_errno(errno.EINVAL):
+        await operator.stop_lock_wait(ROOT, 0, 1)  # no client id
+    with raises_errno(errno.EINVAL):
+        await operator.stop_lock_wait(ROOT, 1, 1 << 64)
+    await operator.stop_lock_wait(ROOT, 1, 1)  # nothing to withdraw: fine
+
+
+# The wait-for graph against a reference model: holders lock and wait on bytes of a few files;
+# a blocking request fails with EDEADLK exactly when the model's graph has a path back to its holder.
+_FILES = 2
+_DEADLOCK_HOLDERS = [(1, 1), (1, 2), (2, 1), (3, 1)]
+_wait_request = st.tuples(st.sampled_from(_DEADLOCK_HOLDERS), st.integers(0, _FILES - 1),
+                          st.sampled_from([LockType.READ, LockType.WRITE, LockType.WRITE, LockType.UNLOCK]),
+                          st.integers(0, 3), st.integers(0, 1), st.sampled_from([True, True, True, False]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_wait_request, max_size=30))
+def test_deadlock_detection_follows_a_reference_wait_for_graph(requests):
+    async def body() -> None:
+        operator = await new_operator()
+        inodes = [(await operator.create(ROOT, path(f"/f{index}"), 0o644)).inode.inode_id for index in range(_FILES)]
+        held: dict = {holder: {} for holder in _DEADLOCK_HOLDERS}  # holder -> {(file, byte): type}
+        waits: dict = {}  # holder -> (file, bytes, type)
+
+        def blockers(holder, file, span, lock_type) -> set:
+            return {other for other, locks in held.items() if other != holder and any(
+                (file, offset) in locks and LockType.WRITE in (locks[(file, offset)], lock_type) for offset in span)}
+
+        def reaches(start_holders: set, target) -> bool:
+            seen, frontier = set(start_holders), list(start_holders)
+            while frontier:
+                holder = frontier.pop()
+                if holder == target:
+                    return True
+                if holder in waits:
+                    for other in blockers(holder, *waits[holder]) - seen:
+                        seen.add(other)
+                        frontier.append(other)
+            return False
+
+        for holder, file, lock_type, start, length, wait in requests:
+            span = range(start, start + length + 1)
+            in_the_way = blockers(holder, file, span, lock_type) if lock_type != LockType.UNLOCK else set()
+            try:
+                await operator.set_file_lock(ROOT, inodes[file], LockKind.POSIX, *holder, lock_type, span[0],
+                                             span[-1], wait=wait)
+                outcome = None
+            except Fs3Error as error:
+                outcome = error.code
+            if not in_the_way:
+                assert outcome is None
+                waits.pop(holder, None)
+                for offset in span:
+                    if lock_type == LockType.UNLOCK:
+                        held[holder].pop((file, offset), None)
+                    else:
+                        held[holder][(file, offset)] = lock_type
+            elif not wait:
+                assert outcome == errno.EAGAIN
+            elif reaches(in_the_way, holder):
+                assert outcome == errno.EDEADLK
+                waits.pop(holder, None)
+            else:
+                assert outcome == errno.EAGAIN
+                waits[holder] = (file, span, lock_type)
+
+    asyncio.run(body())
+
+
+@async_test
+async def test_two_services_closing_one_cycle_at_once_let_exactly_one_wait():
+    """Both waits in one instant, through two operators (two metadata services) on one store: the
+    wait records are read with conflicts, so one commits its wait and the other sees it (EDEADLK)
+    rather than both waiting forever."""
+    import random
+
+    from fs3.kv.memory import MemoryKvEngine, MemoryTransaction
+    from fs3.meta import MetaOperator
+    from tests.meta.helpers import CONFIG
+
+    class YieldingTransaction(MemoryTransaction):
+        """Every read lets the other service's transaction run (the memory engine never would)."""
+
+        async def get(self, key, *, snapshot=False):
+            await asyncio.sleep(0)
+            return await super().get(key, snapshot=snapshot)
+
+        async def get_range(self, *args, **kwargs):
+            await asyncio.sleep(0)
+            return await super().get_range(*args, **kwargs)
+
+    class InterleavingEngine(MemoryKvEngine):
+        def create_transaction(self):
+            return YieldingTransaction(self)
+
+    engine = InterleavingEngine()
+    first = await new_operator(engine)
+    second = MetaOperator(engine, config=CONFIG, clock=first.test_clock, rng=random.Random(3))
+    for round_index in range(20):
+        a = (await first.create(ROOT, path(f"/a{round_index}"), 0o644)).inode.inode_id
+        b = (await first.create(ROOT, path(f"/b{round_index}"), 0o644)).inode.inode_id
+        alice, bob = (1, 100 + round_index), (2, 100 + round_index)
+        await first.set_file_lock(ROOT, a, LockKind.POSIX, *alice, LockType.WRITE)
+        await second.set_file_lock(ROOT, b, LockKind.POSIX, *bob, LockType.WRITE)
+        outcomes = await asyncio.gather(_wait(first, b, alice, LockType.WRITE, 0, 0),
+                                        _wait(second, a, bob, LockType.WRITE, 0, 0))
+        assert sorted(outcomes) == sorted([errno.EAGAIN, errno.EDEADLK]), outcomes
