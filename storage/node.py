@@ -19,12 +19,16 @@ This implements the write and read halves of CRAQ as
   failed. Applying the update twice would give the successor another version
   number (or, after a different update, other bytes) than ours; the whole
   chunk with our version number makes it equal to ours whatever it held.
+  A middle target that already committed exactly that version (only its
+  acknowledgement was lost) keeps it and passes it on unchanged, rather
+  than storing it again as a version of its own one higher.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 from typing import Awaitable, Callable, Protocol
@@ -188,12 +192,14 @@ class StorageNode:
                 payload_crc32c=request.payload_crc32c, committed_version=request.update_version if keep_version else 0,
             )
             return WriteResult(meta.committed_version, meta.length, meta.crc32c)
-        pending = await target.write_pending(
-            request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
-            chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
-            payload_crc32c=request.payload_crc32c,
-        )
-        assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
+        pending = await self._committed_duplicate(request, target)
+        if pending is None:
+            pending = await target.write_pending(
+                request.chunk_id, request.offset, data, chunk_size=request.chunk_size,
+                chain_version=request.chain_version, full_chunk_replace=request.full_chunk_replace,
+                payload_crc32c=request.payload_crc32c,
+            )
+            assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
         key = (target.target_id, request.chunk_id)
         try:
             await self._forward_until_acknowledged(request, target, data, pending,
@@ -202,9 +208,22 @@ class StorageNode:
             self._uncertain_forwards.add(key)
             raise
         self._uncertain_forwards.discard(key)
-        meta = await target.commit(request.chunk_id, pending.pending_version)
+        meta = await target.commit(request.chunk_id, pending.pending_version)  # (a duplicate: already committed)
         assert meta.committed_version == pending.pending_version
         return WriteResult(meta.committed_version, meta.length, meta.crc32c)
+
+    @staticmethod
+    async def _committed_duplicate(request: WriteRequest, target: StorageTarget) -> ChunkMeta | None:
+        """A predecessor's whole chunk that we hold committed already, same version and bytes (our
+        acknowledgement of it was lost): its metadata, described as the version to forward; else None."""
+        if not (request.from_predecessor and request.full_chunk_replace and request.update_version):
+            return None
+        current = await target.get_meta(request.chunk_id)
+        if (current is None or current.pending_version or current.committed_version != request.update_version
+                or current.length != request.length or current.crc32c != request.payload_crc32c):
+            return None
+        return dataclasses.replace(current, pending_version=current.committed_version, pending_length=current.length,
+                                   pending_crc32c=current.crc32c)
 
     async def drain_writes(self, target_id: int, poll_s: float = 0.005) -> None:
         """Wait until every write to `target_id` in flight now has finished (newer ones do not count)."""

@@ -96,3 +96,48 @@ def test_after_a_failed_forward_the_next_write_sends_the_whole_chunk(tmp_path, e
         tail_target.close()
 
     asyncio.run(main())
+
+
+def _three_target_routing():
+    from fs3.routing import ChainInfo, NodeInfo, NodeType, RoutingInfo, TargetInfo
+
+    routing = RoutingInfo(routing_version=9)
+    routing.chains[7] = ChainInfo(7, 3, [1, 2, 3])
+    for target_id in (1, 2, 3):
+        routing.nodes[target_id] = NodeInfo(target_id, NodeType.STORAGE, "127.0.0.1", target_id)
+        routing.targets[target_id] = TargetInfo(target_id, target_id, public_state=PublicState.SERVING, chain_id=7)
+    return routing
+
+
+def test_a_middle_target_that_committed_the_update_keeps_its_version_on_the_retry(tmp_path, executor):  # noqa: F811
+    """Head -> middle -> tail; the middle committed the update (the tail too) but the head lost the
+    acknowledgement. The head's retry (the whole chunk with its version) must leave all three at
+    one version number, not the middle and tail one higher than the head."""
+    to_middle, to_tail = LossyForwarder(lose={2}), LossyForwarder(lose=set())
+    head, head_target = _node(tmp_path, executor, 1, _three_target_routing(), forwarder=to_middle)
+    middle, middle_target = _node(tmp_path, executor, 2, _three_target_routing(), forwarder=to_tail)
+    tail, tail_target = _node(tmp_path, executor, 3, _three_target_routing())
+    to_middle.tail, to_tail.tail = middle, tail
+
+    async def main():
+        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
+        result = await head.write(_write(b"b" * 10, 500), memoryview(b"b" * 10))
+        assert [hop.full_chunk_replace for hop in to_middle.hops] == [False, False, True]
+        expected = b"a" * 500 + b"b" * 10 + b"a" * 490
+        states = []
+        for target in (head_target, middle_target, tail_target):
+            meta = await target.get_meta(CHUNK)
+            buffer = bytearray(1000)
+            await target.read(CHUNK, 0, 1000, memoryview(buffer), relaxed=False)
+            states.append((meta.committed_version, meta.pending_version, bytes(buffer) == expected))
+        assert result.committed_version == 2
+        assert states == [(2, 0, True)] * 3
+        # the middle passed the duplicate on unchanged (the tail rewrote the same version)
+        assert to_tail.hops[-1].full_chunk_replace and to_tail.hops[-1].update_version == 2
+        await head.write(_write(b"c" * 10, 0), memoryview(b"c" * 10))  # and later writes are patches, in step
+        assert [(await target.get_meta(CHUNK)).committed_version
+                for target in (head_target, middle_target, tail_target)] == [3, 3, 3]
+        for target in (head_target, middle_target, tail_target):
+            target.close()
+
+    asyncio.run(main())
