@@ -25,17 +25,13 @@ from fs3.mgmtd.service import FS3_CODE_METADATA_KEY
 from fs3.net.client import RpcClient
 from fs3.net.methods import MetaMethod, StorageMethod
 from fs3.routing import NodeInfo, NodeType
-from tests.conftest import remove_cluster_data, run_async, start_cluster
+from tests.conftest import run_async, running_cluster
 
 
 @pytest.fixture(scope="module")
 def auth_cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("auth"), targets_per_storage=1)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("auth"), targets_per_storage=1) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 @pytest.fixture(scope="module")

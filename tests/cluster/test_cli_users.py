@@ -14,17 +14,13 @@ import stat
 
 import pytest
 
-from tests.conftest import remove_cluster_data, run_cli, start_cluster
+from tests.conftest import run_cli, running_cluster
 
 
 @pytest.fixture(scope="module")
 def cli_cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("cli-users"), meta_services=1, targets_per_storage=1)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("cli-users"), meta_services=1, targets_per_storage=1) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 def _json(result) -> dict | list:

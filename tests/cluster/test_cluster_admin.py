@@ -19,18 +19,14 @@ from pathlib import Path
 import pytest
 
 from fs3.client import Fs3Client
-from tests.conftest import remove_cluster_data, run_async, run_cli, start_cluster
+from tests.conftest import run_async, run_cli, running_cluster
 
 
 @pytest.fixture(scope="module")
 def admin_cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("admin"), heartbeat_timeout_s=4.0, targets_per_storage=1,
-                            slot_file_bytes=8 << 20)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("admin"), heartbeat_timeout_s=4.0, targets_per_storage=1,
+                         slot_file_bytes=8 << 20) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 def _wait_applied(cluster, node_type: str, version: int, timeout_s: float = 15.0) -> list[dict]:

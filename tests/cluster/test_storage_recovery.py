@@ -25,7 +25,7 @@ from fs3.errors import Fs3Error, StatusCode
 from fs3.net.methods import StorageMethod
 from fs3.routing import NodeType, PublicState, RoutingInfo
 from fs3.storage.chunk_meta_dump import dump_target_chunk_meta
-from tests.conftest import run_async, start_cluster
+from tests.conftest import run_async, running_cluster
 
 KiB = 1 << 10
 CHUNK_SIZE = 256 * KiB
@@ -35,12 +35,9 @@ STORAGE_SERVICES = ("storage-101", "storage-102", "storage-103")
 
 @pytest.fixture(scope="module")
 def recovery_cluster(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("recovery"), heartbeat_timeout_s=HEARTBEAT_TIMEOUT_S,
-                            chunk_size_bytes=CHUNK_SIZE, slot_file_bytes=8 << 20)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("recovery"), heartbeat_timeout_s=HEARTBEAT_TIMEOUT_S,
+                         chunk_size_bytes=CHUNK_SIZE, slot_file_bytes=8 << 20) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
 
 
 async def wait_all_serving(cluster, timeout_s: float = 90.0) -> RoutingInfo:

@@ -19,7 +19,7 @@ import pytest
 
 from fs3.client import Fs3Client
 from tests.cluster.test_gc import _chunks_of, _wait_until_gone
-from tests.conftest import remove_cluster_data, run_async, run_cli, start_cluster
+from tests.conftest import run_async, run_cli, running_cluster
 
 MiB = 1 << 20
 
@@ -27,13 +27,9 @@ MiB = 1 << 20
 @pytest.fixture(scope="module")
 def trash_cluster(tmp_path_factory):
     folder = tmp_path_factory.mktemp("trash-cluster")
-    cluster = start_cluster(folder, meta_options={"trash_expiry_min_s": 2.0, "trash_clean_interval_s": 0.5,
-                                                  "gc_interval_s": 0.5})
-    try:
+    with running_cluster(folder, meta_options={"trash_expiry_min_s": 2.0, "trash_clean_interval_s": 0.5,
+                         "gc_interval_s": 0.5}) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 def test_rmtree_to_trash_restore_and_expiry(trash_cluster):

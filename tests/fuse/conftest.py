@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import start_cluster
+from tests.conftest import running_cluster
 
 
 def fuse_unavailable_reason() -> str | None:
@@ -79,11 +79,8 @@ def fuse_cluster(tmp_path_factory):
         pytest.skip(_REASON)
     # one target per storage service (one chain): each target preallocates 256 MiB slot
     # files per slot size, so fifteen targets would take many GiB of disk for small files
-    cluster = start_cluster(tmp_path_factory.mktemp("fuse-cluster"), targets_per_storage=1)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("fuse-cluster"), targets_per_storage=1) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ import time
 import pytest
 
 from tests.cluster.test_storage_recovery import wait_all_serving
-from tests.conftest import remove_cluster_data, run_async, run_cli, start_cluster
+from tests.conftest import run_async, run_cli, running_cluster
 from tests.fuse.conftest import mount_cluster, requires_fuse, unmount_cluster
 
 pytestmark = requires_fuse
@@ -44,13 +44,9 @@ COPY_TIMEOUT_S = 600.0
 @pytest.fixture(scope="module")
 def failover_cluster(tmp_path_factory):
     """R=3 over 3 storage services (2 targets each: 2 chains), 2 metadata services."""
-    cluster = start_cluster(tmp_path_factory.mktemp("failover-cluster"), heartbeat_timeout_s=HEARTBEAT_TIMEOUT_S,
-                            targets_per_storage=2, meta_services=2, replication_factor=3)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("failover-cluster"), heartbeat_timeout_s=HEARTBEAT_TIMEOUT_S,
+                         targets_per_storage=2, meta_services=2, replication_factor=3) as cluster:
         yield cluster
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 @pytest.fixture(scope="module")

@@ -105,7 +105,10 @@ class SharedMemoryPaths:
             registration = await register_region(region, name, self._token, node.node_id,
                                                  self.config.registration_timeout_s)
         except Fs3Error as error:
-            self._failed_until[name] = time.monotonic() + self.config.retry_after_s
+            now = time.monotonic()
+            # (names of a restarted service's earlier processes expire here, not kept forever)
+            self._failed_until = {known: until for known, until in self._failed_until.items() if until > now}
+            self._failed_until[name] = now + self.config.retry_after_s
             logger.debug("storage node %d: no shared memory (%s); using TCP", node.node_id, error)
             return None
         if self._closed or region is not self.region:  # closed, or the region abandoned meanwhile
