@@ -169,22 +169,22 @@ class StorageClient:
         else a buffer of its own."""
 
         async def read_one(routing: RoutingInfo, chain_version: int, target: TargetInfo):
-            registration = None
-            if self.shared_memory.can_lease():
-                registration = await self._shared_registration(routing, target, length)
-            if registration is None:
-                buffer = memoryview(bytearray(length))  # zeros past what the chunk holds
-                await self.read_from_target(routing, chain_id, chain_version, target, inode_id, chunk_index,
-                                            offset, length, buffer)
-                return ReadLease(buffer)
-            request = self._read_request(chain_id, chain_version, target, inode_id, chunk_index, offset, length)
-            message, lease = await self.shared_memory.call_leasing(
-                self._rpc(routing, target), registration, StorageMethod.READ_CHUNK, request,
-                storage_pb2.ReadChunkResponse, length=length, timeout_s=self.config.timeout_s)
-            self.payload_bytes["shared_memory"] += message.length
-            if message.length < length:  # past the chunk's end: zeros, as a hole reads
-                lease.view[message.length:] = bytes(length - message.length)
-            return lease
+            registration = await self._shared_registration(routing, target, length)
+            if registration is not None:
+                request = self._read_request(chain_id, chain_version, target, inode_id, chunk_index, offset, length)
+                leased = await self.shared_memory.call_leasing(
+                    self._rpc(routing, target), registration, StorageMethod.READ_CHUNK, request,
+                    storage_pb2.ReadChunkResponse, length=length, timeout_s=self.config.timeout_s)
+                if leased is not None:
+                    message, lease = leased
+                    self.payload_bytes["shared_memory"] += message.length
+                    if message.length < length:  # past the chunk's end: zeros, as a hole reads
+                        lease.view[message.length:] = bytes(length - message.length)
+                    return lease
+            buffer = memoryview(bytearray(length))  # zeros past what the chunk holds
+            await self.read_from_target(routing, chain_id, chain_version, target, inode_id, chunk_index, offset,
+                                        length, buffer)
+            return ReadLease(buffer)
 
         return await self._read_with_retries(chain_id, read_one)
 

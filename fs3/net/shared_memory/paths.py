@@ -164,15 +164,20 @@ class SharedMemoryPaths:
                                               timeout_s=timeout_s, send=send, receive_into=receive_into)
         return message
 
-    def can_lease(self) -> bool:
-        return self.leased < self.config.leased_slots_max
-
     async def call_leasing(self, rpc: RpcClient, registration: Registration, method_id: int, request,
                            response_type, *, length: int, timeout_s: float):
-        """A read call whose reply bytes stay in the slot: returns (reply message, SlotLease over the
-        slot's first `length` bytes). The caller must `release` the lease (check `can_lease` first)."""
-        return await self._call_in_slot(rpc, registration, method_id, request, response_type,
-                                        timeout_s=timeout_s, lease_length=length)
+        """A read call whose reply bytes stay in the slot: (reply message, SlotLease over the slot's
+        first `length` bytes), which the caller must `release`; None if `leased_slots_max` slots are
+        on loan already (use `call`)."""
+        if self.leased >= self.config.leased_slots_max:
+            return None
+        self.leased += 1  # counted before any await, so concurrent callers never exceed the bound
+        try:
+            return await self._call_in_slot(rpc, registration, method_id, request, response_type,
+                                            timeout_s=timeout_s, lease_length=length)
+        except BaseException:
+            self.leased -= 1
+            raise
 
     async def _call_in_slot(self, rpc: RpcClient, registration: Registration, method_id: int, request, response_type,
                             *, timeout_s: float, send: memoryview | None = None,
@@ -199,7 +204,6 @@ class SharedMemoryPaths:
                 receive_into[:count] = slot.view[:count]
             if lease_length is not None:
                 lease = SlotLease(self, region, slot, lease_length)
-                self.leased += 1
             return result.message, lease
         finally:
             if lease is None:
