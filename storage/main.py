@@ -96,7 +96,8 @@ class StorageServer:
     async def start(self) -> None:
         engine_config = ChunkEngineConfig(chunk_size_bytes_max=self.config.chunk_size_bytes_max,
                                           direct_io=self.config.direct_io,
-                                          slot_file_bytes=self.config.slot_file_bytes)
+                                          slot_file_bytes=self.config.slot_file_bytes,
+                                          cached_records_max=self.config.chunk_records_cached_max)
         for target_config in self.config.targets:
             self.targets[target_config.target_id] = StorageTarget(
                 target_config.target_id, target_config.path, self.executor, engine_config

@@ -170,7 +170,8 @@ class ChunkEngine:
             self.direct_io = config.direct_io and probe_direct_io(self.target_path)
         except OSError as error:
             raise disk_error(error, f"creating target folder {self.target_path}") from error
-        self._store = MetadataStore(os.path.join(self.target_path, METADATA_FILE), config.metadata_synchronous)
+        self._store = MetadataStore(os.path.join(self.target_path, METADATA_FILE), config.metadata_synchronous,
+                                    config.cached_records_max)
         self._lock = threading.Lock()
         self._chunk_locks = _ChunkLocks()
         self._used_bytes = 0

@@ -8,10 +8,17 @@ the engine rebuilds its free lists on open.
 
 Not thread-safe by itself: the engine serialises calls under its lock (one
 connection, `check_same_thread=False`).
+
+The most recently used rows are also kept in memory (`cached_records_max`):
+this store is the only writer of its database, so the cache is updated with
+every change and never goes stale, and the lookup every chunk read and write
+starts with needs no SQL statement (each one hands the GIL away and waits to
+get it back, under the engine's lock).
 """
 
 from __future__ import annotations
 
+import collections
 import errno
 import sqlite3
 from collections.abc import Iterator
@@ -109,10 +116,14 @@ class MetadataStore:
         path: database file; created if missing.
         synchronous: "NORMAL" (durable across process crashes; WAL fsyncs at
             checkpoints) or "FULL" (fsync per commit, durable across power loss).
+        cached_records_max: rows kept in memory (least recently used go first).
     """
 
-    def __init__(self, path: str, synchronous: str) -> None:
+    def __init__(self, path: str, synchronous: str, cached_records_max: int = 0) -> None:
         assert synchronous in ("NORMAL", "FULL"), synchronous
+        assert cached_records_max >= 0
+        self._cached_records_max = cached_records_max
+        self._cache: collections.OrderedDict[ChunkId, ChunkRecord | None] = collections.OrderedDict()
         try:
             # isolation_level=None: every statement commits on its own, so each
             # change below is exactly one atomic SQLite transaction.
@@ -161,13 +172,27 @@ class MetadataStore:
         return default
 
     def get(self, chunk_id: ChunkId) -> ChunkRecord | None:
+        if chunk_id in self._cache:
+            self._cache.move_to_end(chunk_id)
+            return self._cache[chunk_id]
         try:
             row = self._connection.execute(
                 f"SELECT {_COLUMNS} FROM chunks WHERE chunk_id = ?", (chunk_id.to_bytes(),)
             ).fetchone()
         except sqlite3.Error as error:
             raise _store_error(error, f"reading chunk {chunk_id}") from error
-        return None if row is None else _record_from_row(row)
+        record = None if row is None else _record_from_row(row)
+        self._remember(chunk_id, record)
+        return record
+
+    def _remember(self, chunk_id: ChunkId, record: ChunkRecord | None) -> None:
+        """Cache a row as the database now holds it (None: no such chunk)."""
+        if not self._cached_records_max:
+            return
+        self._cache[chunk_id] = record
+        self._cache.move_to_end(chunk_id)
+        if len(self._cache) > self._cached_records_max:
+            self._cache.popitem(last=False)
 
     def put(self, record: ChunkRecord) -> None:
         """Insert or replace one chunk's row in one transaction."""
@@ -189,13 +214,17 @@ class MetadataStore:
                 ),
             )
         except sqlite3.Error as error:
+            self._cache.pop(record.chunk_id, None)  # the statement may or may not have taken effect
             raise _store_error(error, f"writing chunk {record.chunk_id}") from error
+        self._remember(record.chunk_id, record)
 
     def delete(self, chunk_id: ChunkId) -> None:
         try:
             self._connection.execute("DELETE FROM chunks WHERE chunk_id = ?", (chunk_id.to_bytes(),))
         except sqlite3.Error as error:
+            self._cache.pop(chunk_id, None)
             raise _store_error(error, f"removing chunk {chunk_id}") from error
+        self._remember(chunk_id, None)
 
     def scan(self, first: ChunkId | None = None, last: ChunkId | None = None, *, descending: bool = False,
              limit: int = -1) -> Iterator[ChunkRecord]:

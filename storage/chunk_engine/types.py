@@ -110,6 +110,8 @@ class ChunkEngineConfig:
             slot size S holds max(1, slot_file_bytes // S) slots per file).
             Fixed when a target is created: an existing target keeps its own.
         open_slot_files_max: idle slot files kept open (two descriptors each).
+        cached_records_max: chunk metadata rows kept in memory (about 300
+            bytes each), so most reads and writes look their chunk up without SQL.
     """
 
     chunk_size_bytes_max: int = 64 * MIB
@@ -122,6 +124,7 @@ class ChunkEngineConfig:
     buffer_wait_seconds_max: float = 30.0
     slot_file_bytes: int = 256 * MIB
     open_slot_files_max: int = 256
+    cached_records_max: int = 65536
 
     def __post_init__(self) -> None:
         if not DIRECT_IO_ALIGNMENT_BYTES <= self.chunk_size_bytes_max <= 1024 * MIB:
@@ -142,5 +145,7 @@ class ChunkEngineConfig:
             raise ValueError(f"slot_file_bytes {self.slot_file_bytes} not in [1 MiB, 4 GiB]")
         if self.slot_file_bytes % SLOT_SIZE_MIN_BYTES != 0:
             raise ValueError("slot_file_bytes must be a multiple of 64 KiB (the smallest slot)")
+        if not 0 <= self.cached_records_max <= 1 << 24:
+            raise ValueError(f"cached_records_max {self.cached_records_max} not in [0, 16 Mi]")
         if not 1 <= self.open_slot_files_max <= 65536:
             raise ValueError(f"open_slot_files_max {self.open_slot_files_max} not in [1, 65536]")

@@ -7,6 +7,7 @@ checked byte for byte against what was written.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import sqlite3
@@ -376,7 +377,9 @@ def test_short_or_missing_slot_file_is_corruption(engine):
         assert read_all(reopened, CHUNK) == b"fresh"
 
 
-def test_broken_metadata_invariant_crashes_with_a_message(engine):
+def test_broken_metadata_invariant_crashes_with_a_message(tmp_path):
+    # no cached rows: the broken row must be read from the database
+    engine = ChunkEngine(str(tmp_path / "target"), config=dataclasses.replace(SMALL_CONFIG, cached_records_max=0))
     engine.write_committed(CHUNK, 0, b"x", chunk_size=SIZE, chain_version=1)
     database = sqlite3.connect(os.path.join(engine.target_path, "metadata.sqlite3"))
     database.execute("UPDATE chunks SET pending_version = committed_version + 2, pending_slot = 99")
@@ -384,6 +387,7 @@ def test_broken_metadata_invariant_crashes_with_a_message(engine):
     database.close()
     with pytest.raises(AssertionError, match="pending version"):
         engine.get_meta(CHUNK)
+    engine.close()
 
 
 # ------------------------------------------------------------- reopening
