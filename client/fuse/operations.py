@@ -357,11 +357,15 @@ class Fs3Operations(pyfuse3.Operations):
         self.inodes.moved(fs3_inode_id(parent_inode_old), name_old, fs3_inode_id(parent_inode_new), name_new)
 
     # ---- extended attributes -------------------------------------------------------
-    # pyfuse3 implements XATTR_CREATE/XATTR_REPLACE itself (a getxattr before setxattr)
-    @_translate_errors
     async def setxattr(self, inode, name, value, ctx):
+        await self.setxattr_with_flags(inode, name, value, 0, ctx)
+
+    @_translate_errors
+    async def setxattr_with_flags(self, inode, name, value, flags, ctx):
+        """XATTR_CREATE / XATTR_REPLACE checked by the metadata service in the same transaction as the
+        change, so two clients creating one attribute at once cannot both succeed."""
         await self._call(MetaMethod.SETXATTR, meta_pb2.SetxattrRequest(
-            user=self._user(ctx), inode_id=fs3_inode_id(inode), name=name, value=value))
+            user=self._user(ctx), inode_id=fs3_inode_id(inode), name=name, value=value, flags=flags))
 
     @_translate_errors
     async def getxattr(self, inode, name, ctx):

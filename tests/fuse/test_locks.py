@@ -197,3 +197,37 @@ def test_a_lock_wait_that_would_deadlock_across_mounts_fails_with_edeadlk(mount,
             locker.wait(timeout=30)
     for name in ("deadlock-a", "deadlock-b"):
         os.unlink(mount.path / name)
+
+
+def test_xattr_create_from_two_mounts_at_once_succeeds_once(mount, second_mount):
+    """XATTR_CREATE is checked by the metadata service with the change, not by a getxattr before it:
+    of two clients creating one attribute at the same moment exactly one succeeds, the other gets
+    EEXIST, and the value is the winner's."""
+    import threading
+
+    (mount.path / "xattr-race").write_bytes(b"")
+    paths = [mount.path / "xattr-race", second_mount.path / "xattr-race"]
+    for attempt in range(30):
+        name = f"user.race{attempt}"
+        barrier = threading.Barrier(2)
+        outcomes: list = [None, None]
+
+        def create(index: int) -> None:
+            barrier.wait()
+            try:
+                os.setxattr(paths[index], name, b"mount%d" % index, os.XATTR_CREATE)
+                outcomes[index] = "ok"
+            except OSError as error:
+                outcomes[index] = error.errno
+
+        threads = [threading.Thread(target=create, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes, key=str) == sorted(["ok", errno.EEXIST], key=str), outcomes
+        assert os.getxattr(paths[0], name) == b"mount%d" % outcomes.index("ok")
+    with pytest.raises(OSError) as missing:
+        os.setxattr(paths[1], "user.absent", b"x", os.XATTR_REPLACE)
+    assert missing.value.errno == errno.ENODATA
+    os.unlink(paths[0])

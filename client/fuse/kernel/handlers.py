@@ -214,6 +214,10 @@ async def setxattr(session: Session, request: Request):
     if flags & ~(_XATTR_CREATE | _XATTR_REPLACE):
         raise FUSEError(errno.EINVAL)
     operations, ctx = session.operations, request.context()
+    with_flags = getattr(operations, "setxattr_with_flags", None)
+    if with_flags is not None:  # the operations check XATTR_CREATE/REPLACE themselves (atomically)
+        await with_flags(request.nodeid, name, value, flags, ctx)
+        return
     # as pyfuse3: the flags are checked with a getxattr first (not atomic)
     if flags & _XATTR_CREATE:
         try:
