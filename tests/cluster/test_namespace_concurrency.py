@@ -23,7 +23,7 @@ from fs3.errors import Fs3Error
 from fs3.kv import open_engine
 from fs3.meta.fsck import check_namespace
 from fs3.routing import NodeType
-from tests.conftest import remove_cluster_data, run_async, run_cli, start_cluster
+from tests.conftest import run_async, run_cli, running_cluster
 
 DIRECTORIES = ["/ns", "/ns/a", "/ns/b", "/ns/a/c"]
 NAMES = [f"n{index}" for index in range(6)]
@@ -89,8 +89,8 @@ async def _check_store(kv_path: str) -> dict:
 
 
 def test_concurrent_changes_through_two_metadata_services_keep_invariants(tmp_path):
-    cluster = start_cluster(tmp_path / "cluster", storage_services=1, targets_per_storage=2, replication_factor=1)
-    try:
+    with running_cluster(tmp_path / "cluster", storage_services=1, targets_per_storage=2,
+                         replication_factor=1) as cluster:
         async def prepare():
             from fs3.client import Fs3Client
 
@@ -125,6 +125,3 @@ def test_concurrent_changes_through_two_metadata_services_keep_invariants(tmp_pa
         # deleted removed files' inodes in between, never added any)
         report = json.loads(run_cli(cluster, "fsck", "--json").stdout)
         assert report["problems"] == [] and 0 < report["inodes"] <= counts["inodes"], report
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)

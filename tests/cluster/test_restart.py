@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 
-from tests.conftest import remove_cluster_data, run_cli, start_cluster
+from tests.conftest import run_cli, running_cluster
 
 
 def test_files_written_before_down_are_intact_after_up(tmp_path):
-    cluster = start_cluster(tmp_path / "cluster")
-    try:
+    with running_cluster(tmp_path / "cluster") as cluster:
         expected = {}
         run_cli(cluster, "mkdir", "-p", "/keep/nested")
         for index, size in enumerate([0, 1, 4095, 1 << 20, (3 << 20) + 17, 9 << 20]):
@@ -32,6 +31,3 @@ def test_files_written_before_down_are_intact_after_up(tmp_path):
         assert sorted(line.split()[-1] for line in listing.splitlines()) == sorted(
             name.rsplit("/", 1)[1] for name in expected
         )
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)

@@ -23,7 +23,7 @@ import pytest
 
 from fs3.client import Fs3Client
 from fs3.errors import Fs3Error
-from tests.conftest import remove_cluster_data, run_async, start_cluster
+from tests.conftest import run_async, running_cluster
 
 REGION_BYTES = 256 << 10
 REGIONS_PER_FILE = 16  # 4 MiB files: 4 chunks of 1 MiB, 4 regions each
@@ -37,12 +37,12 @@ def test_sigkill_during_writes_never_loses_acknowledged_data(tmp_path):
     seed = int(os.environ.get("FS3_CRASH_SEED", str(random.randrange(1 << 30))))
     print(f"crash soak seed {seed} ({kills} kills)")
     rng = random.Random(seed)
-    cluster = start_cluster(
+    with running_cluster(
         tmp_path / "cluster", meta_services=1, storage_services=1, targets_per_storage=2,
         replication_factor=1, heartbeat_timeout_s=2.0, slot_file_bytes=8 << 20,
-    )
-    storage = next(name for name, service in cluster.services.items() if service.module == "fs3.storage")
-    try:
+    ) as cluster:
+        storage = next(name for name, service in cluster.services.items() if service.module == "fs3.storage")
+
         async def main() -> None:
             client = await Fs3Client.connect(cluster.mgmtd_addresses)
             try:
@@ -115,6 +115,3 @@ def test_sigkill_during_writes_never_loses_acknowledged_data(tmp_path):
         started = time.monotonic()
         run_async(main())
         print(f"{kills} kills in {time.monotonic() - started:.0f}s")
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)

@@ -18,7 +18,7 @@ import pytest
 from fs3.client import Fs3Client
 from fs3.errors import Fs3Error, StatusCode
 from fs3.mgmtd.client import MgmtdClient
-from tests.conftest import remove_cluster_data, run_async, start_cluster
+from tests.conftest import run_async, running_cluster
 
 
 async def _primary_index(addresses: list[str]) -> int | None:
@@ -35,9 +35,8 @@ async def _primary_index(addresses: list[str]) -> int | None:
 
 
 def test_secondary_takes_over_and_clients_see_no_error(tmp_path):
-    cluster = start_cluster(tmp_path / "cluster", mgmtd_services=2, heartbeat_timeout_s=4.0)
-    lease_s = min(5.0, 4.0 / 2)
-    try:
+    with running_cluster(tmp_path / "cluster", mgmtd_services=2, heartbeat_timeout_s=4.0) as cluster:
+        lease_s = min(5.0, 4.0 / 2)
         addresses = cluster.mgmtd_addresses
         assert len(addresses) == 2
         primary = run_async(_primary_index(addresses))
@@ -84,18 +83,14 @@ def test_secondary_takes_over_and_clients_see_no_error(tmp_path):
         took_over_s, count = run_async(workload())
         assert took_over_s <= 2 * lease_s + 1.0, f"take-over took {took_over_s:.1f}s"
         assert count > 60
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
 
 
 def test_users_survive_a_failover(tmp_path):
     """Goal: users and tokens live in the shared KV store, so the new primary
     knows every user, refuses what the old one refused, and can change the
     table (its writes pass the fence of its own term)."""
-    cluster = start_cluster(tmp_path / "cluster", mgmtd_services=2, heartbeat_timeout_s=4.0, meta_services=1,
-                            storage_services=1, targets_per_storage=1, replication_factor=1)
-    try:
+    with running_cluster(tmp_path / "cluster", mgmtd_services=2, heartbeat_timeout_s=4.0, meta_services=1,
+                         storage_services=1, targets_per_storage=1, replication_factor=1) as cluster:
         addresses = cluster.mgmtd_addresses
         primary = run_async(_primary_index(addresses))
         assert primary is not None
@@ -135,6 +130,3 @@ def test_users_survive_a_failover(tmp_path):
                 assert (client.user.uid, client.user.gid) == (1000, 1000)
 
         run_async(after())
-    finally:
-        cluster.down(timeout_s=10)
-        remove_cluster_data(cluster)
