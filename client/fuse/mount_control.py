@@ -17,7 +17,8 @@ from pathlib import Path
 
 from fs3.errors import Fs3Error, StatusCode
 
-__all__ = ["is_mounted", "mounts_of_cluster", "pid_file_for", "start_background", "unmount", "wait_until_mounted"]
+__all__ = ["daemon_arguments", "is_mounted", "mounts_of_cluster", "pid_file_for", "start_background", "unmount",
+           "wait_until_mounted"]
 
 
 def _unescape_mountinfo(field: str) -> str:
@@ -47,15 +48,23 @@ def mounts_of_cluster(mgmtd_addresses: list[str], fstype: str = "fuse.fs3") -> l
         if len(fields) <= 4 or not after or after.split()[0] != fstype:
             continue
         mountpoint = _unescape_mountinfo(fields[4])
-        try:
-            pid = int(pid_file_for(mountpoint).read_text().strip())
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                arguments = cmdline.read().decode(errors="replace")
-        except (OSError, ValueError):
+        arguments = daemon_arguments(mountpoint)
+        if arguments is None:
             continue
-        if any(address in arguments for address in mgmtd_addresses):
+        addresses = arguments[arguments.index("--mgmtd") + 1].split(",") if "--mgmtd" in arguments[:-1] else []
+        if any(address in addresses for address in mgmtd_addresses):
             found.append(mountpoint)
     return found
+
+
+def daemon_arguments(mountpoint: str | os.PathLike) -> list[str] | None:
+    """The command line of the daemon serving `mountpoint` (found by its default pid file), or None."""
+    try:
+        pid = int(pid_file_for(mountpoint).read_text().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().decode(errors="replace").split("\0")
+    except (OSError, ValueError):
+        return None
 
 
 def pid_file_for(mountpoint: str | os.PathLike, state_dir: str | os.PathLike | None = None) -> Path:

@@ -153,6 +153,7 @@ def local_up(
     if admin:
         console.print(f"admin API: {' '.join(admin)}")
     _print_status(cluster)
+    _restore_mounts(cluster)
 
 
 @local_app.command("down")
@@ -163,18 +164,50 @@ def local_down(data_dir: DataDirOption = DEFAULT_LOCAL_DIR) -> None:
     cluster = LocalCluster(data_dir)
     if not cluster.initialized:
         _fail(f"no local cluster in {data_dir}")
-    try:
-        from fs3.client.fuse.mount_control import mounts_of_cluster, unmount
+    from fs3.client.fuse.mount_control import daemon_arguments, mounts_of_cluster, unmount
 
-        for mountpoint in mounts_of_cluster(cluster.mgmtd_addresses):
+    unmounted = []
+    for mountpoint in mounts_of_cluster(cluster.mgmtd_addresses):
+        allow_other = "--allow-other" in (daemon_arguments(mountpoint) or [])
+        try:
             unmount(mountpoint, lazy=True, timeout_s=15)
-            console.print(f"unmounted {mountpoint}")
-    except ImportError:  # pyfuse3 not installed: no mounts to care about
-        pass
-    except Fs3Error as error:
-        console.print(f"could not unmount: {error}")
+        except Fs3Error as error:
+            console.print(f"could not unmount {mountpoint}: {error}")
+            continue
+        unmounted.append({"mountpoint": mountpoint, "allow_other": allow_other})
+        console.print(f"unmounted {mountpoint}")
+    if unmounted:  # `fs3 local up` mounts them again
+        (cluster.data_dir / _REMOUNT_FILE).write_text(json.dumps(unmounted))
     cluster.down()
     console.print("fs3 local cluster is down")
+
+
+_REMOUNT_FILE = "mounts-to-restore.json"
+
+
+def _restore_mounts(cluster) -> None:
+    """Mount again what `fs3 local down` unmounted (same paths, same --allow-other)."""
+    from fs3.client.fuse.mount_control import is_mounted, start_background
+
+    path = cluster.data_dir / _REMOUNT_FILE
+    try:
+        entries = json.loads(path.read_text())
+    except FileNotFoundError:
+        return
+    except ValueError as error:
+        console.print(f"ignoring {path}: {error}")
+        entries = []
+    for entry in entries:
+        mountpoint = entry["mountpoint"]
+        if is_mounted(mountpoint):
+            continue
+        try:
+            pid = start_background(mountpoint, cluster.mgmtd_addresses, allow_other=bool(entry.get("allow_other")))
+        except Fs3Error as error:
+            console.print(f"could not mount {mountpoint} again: {error}")
+            continue
+        console.print(f"fs3 mounted on {mountpoint} again (daemon pid {pid})")
+    path.unlink()
 
 
 @local_app.command("status")

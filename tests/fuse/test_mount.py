@@ -337,3 +337,31 @@ def test_open_files_left_mid_read_do_not_starve_other_io(mount):
     for index in range(40):
         os.unlink(mount.path / f"idle-{index}.bin")
     os.unlink(mount.path / "busy.bin")
+
+
+def test_local_down_unmounts_and_local_up_mounts_again(tmp_path):
+    """`fs3 local down` unmounts the cluster's mounts and `fs3 local up` brings them back at the same
+    paths, with the files written before."""
+    from fs3.client.fuse.mount_control import is_mounted, pid_file_for
+    from tests.conftest import run_cli, running_cluster
+    from tests.fuse.conftest import force_unmount
+
+    mountpoint = tmp_path / "local-mnt"
+    mountpoint.mkdir()
+    with running_cluster(tmp_path / "cluster", meta_services=1, storage_services=1, targets_per_storage=1,
+                         replication_factor=1) as cluster:
+        try:
+            run_cli(cluster, "mount", str(mountpoint), "--mgmtd", cluster.mgmtd_address, "--allow-other")
+            (mountpoint / "kept.txt").write_bytes(b"before down")
+            down = " ".join(run_cli(cluster, "local", "down").stdout.split())  # (rich wraps long lines)
+            assert f"unmounted {mountpoint}" in down and not is_mounted(str(mountpoint))
+            up = " ".join(run_cli(cluster, "local", "up").stdout.split())
+            assert f"fs3 mounted on {mountpoint} again" in up and is_mounted(str(mountpoint))
+            assert (mountpoint / "kept.txt").read_bytes() == b"before down"
+            assert "--allow-other" in open(f"/proc/{int(pid_file_for(mountpoint).read_text())}/cmdline").read()
+            again = run_cli(cluster, "local", "up")  # nothing left to restore
+            assert "again" not in again.stdout
+            run_cli(cluster, "umount", str(mountpoint))
+        finally:
+            if is_mounted(str(mountpoint)):
+                force_unmount(mountpoint, pid_file_for(mountpoint))
