@@ -34,15 +34,41 @@ __all__ = ["OpenFile", "OpenDirectory", "HandleTable"]
 logger = logging.getLogger(__name__)
 
 
-def _release_block(task: asyncio.Task) -> None:
-    """A block nobody will read: give its lease back (or retrieve its error so asyncio does not warn).
-
-    Run as a done callback, so it always comes after the wake-ups of readers already waiting for
-    the block: those reply from it (synchronously) before the lease goes back."""
+def _release_lease(task: asyncio.Task) -> None:
+    """Give a finished block's lease back (or retrieve its error so asyncio does not warn)."""
     if task.cancelled():
         return
     if task.exception() is None:
         task.result().release()
+
+
+class _ReadBlock:
+    """A block being fetched or fetched: its lease goes back once the block is dropped (the reader
+    passed it, a write or truncate made it stale, the file closed) and no read still uses it."""
+
+    __slots__ = ("task", "readers", "dropped", "released")
+
+    def __init__(self, task: asyncio.Task) -> None:
+        self.task = task
+        self.readers = 0
+        self.dropped = False
+        self.released = False
+
+    def drop(self) -> None:
+        self.dropped = True
+        self._release_if_unused()
+
+    def done_reading(self) -> None:
+        self.readers -= 1
+        assert self.readers >= 0, "a read block's reader count went negative"
+        self._release_if_unused()
+
+    def _release_if_unused(self) -> None:
+        if self.dropped and self.readers == 0 and not self.released:
+            self.released = True
+            # a done callback runs on a later turn of the loop, so a reply written from the block
+            # right after the last reader returned is already out when the slot is reused
+            self.task.add_done_callback(_release_lease)
 
 
 class OpenFile:
@@ -75,7 +101,7 @@ class OpenFile:
         self._write_lock = asyncio.Lock()
         # read side
         self._block_bytes = self._piece_bytes
-        self._blocks: dict[int, asyncio.Task] = {}   # block index -> task returning a lease (.view, .release())
+        self._blocks: dict[int, _ReadBlock] = {}   # block index -> its fetch (a task returning a lease)
         self._read_next = 0
 
     # ---- writes ------------------------------------------------------------------
@@ -176,8 +202,8 @@ class OpenFile:
     def drop_read_blocks(self) -> None:
         """Forget fetched blocks. Never cancels: a concurrent read may be awaiting one
         (the kernel's readahead sends several reads of one file at once)."""
-        for task in self._blocks.values():
-            task.add_done_callback(_release_block)
+        for block in self._blocks.values():
+            block.drop()
         self._blocks.clear()
 
     async def read(self, offset: int, size: int, file_length: int) -> bytes | memoryview:
@@ -199,21 +225,28 @@ class OpenFile:
         ahead_last = min((offset + size + self.config.readahead_bytes - 1) // block_bytes,
                          (file_length - 1) // block_bytes)
         for index in [index for index in self._blocks if index < first]:
-            self._blocks.pop(index).add_done_callback(_release_block)
+            self._blocks.pop(index).drop()
         for index in range(first, max(last, ahead_last) + 1):
             if index not in self._blocks:
-                self._blocks[index] = asyncio.get_running_loop().create_task(self._fetch_block(index, file_length))
-        tasks = [self._blocks[index] for index in range(first, last + 1)]  # before any await: others may pop
-        pieces = []
-        for index, task in zip(range(first, last + 1), tasks):
-            block = (await task).view
-            start = max(offset - index * block_bytes, 0)
-            end = min(offset + size - index * block_bytes, len(block))
-            if len(tasks) == 1:
-                return block[start:end]
-            # several blocks: copy each out before the next await (a block may be released meanwhile)
-            pieces.append(bytes(block[start:end]))
-        return b"".join(pieces)
+                self._blocks[index] = _ReadBlock(
+                    asyncio.get_running_loop().create_task(self._fetch_block(index, file_length)))
+        # registered before any await: a block this read needs stays leased while others drop it
+        blocks = [self._blocks[index] for index in range(first, last + 1)]
+        for block in blocks:
+            block.readers += 1
+        try:
+            pieces = []
+            for index, block in zip(range(first, last + 1), blocks):
+                view = (await block.task).view
+                start = max(offset - index * block_bytes, 0)
+                end = min(offset + size - index * block_bytes, len(view))
+                if len(blocks) == 1:
+                    return view[start:end]
+                pieces.append(view[start:end])
+            return b"".join(pieces)
+        finally:
+            for block in blocks:
+                block.done_reading()
 
     async def _fetch_block(self, index: int, file_length: int):
         start = index * self._block_bytes
