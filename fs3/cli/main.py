@@ -41,8 +41,9 @@ app = typer.Typer(help="fs3: a parallel distributed file system for AI workloads
 local_app = typer.Typer(help="Run a whole cluster on this machine.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 
-console = Console()
-error_console = Console(stderr=True)
+# Piped or captured output is not cut to 80 columns (tables would elide ids and checksums).
+console = Console(width=None if sys.stdout.isatty() else 200)
+error_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 DEFAULT_LOCAL_DIR = os.environ.get("FS3_LOCAL_DIR", str(Path.home() / ".fs3" / "local"))
 
