@@ -54,6 +54,11 @@ class LockHolder:
     client_id: int
 
 
+def _retrieve_outcome(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 def _log_stop_failure(task: asyncio.Future) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.warning("could not withdraw a lock wait (it goes stale by itself): %s", task.exception())
@@ -82,24 +87,38 @@ class FileLocks:
         request = meta_pb2.SetFileLockRequest(user=user, lock=self._spec(inode_id, kind, owner, lock_type, start,
                                                                          end, pid), wait=wait)
         delay_s = self._retry.first_delay_s
-        recorded = False  # the service holds a wait record of ours (a refused POSIX request with `wait`)
+        # A blocking POSIX request may leave a wait record at the service (for deadlock detection)
+        # from its first attempt on: every way out but a grant or EDEADLK withdraws it.
+        records_waits = wait and kind == POSIX
         try:
             while True:
+                attempt = asyncio.ensure_future(self._meta.call(MetaMethod.SET_FILE_LOCK, request))
+                attempt.add_done_callback(_retrieve_outcome)  # (an abandoned attempt ends unobserved)
                 try:
-                    await self._meta.call(MetaMethod.SET_FILE_LOCK, request)
-                    recorded = False  # granted: the service dropped the record
-                    return
+                    await asyncio.shield(attempt)
+                    return  # granted: the service dropped any record
+                except asyncio.CancelledError:
+                    if records_waits:  # an attempt still under way could record a wait after our withdrawal
+                        await self._settle(attempt)
+                    raise
                 except Fs3Error as error:
                     if error.code == errno.EDEADLK:
-                        recorded = False  # refused for good: the service dropped the record
+                        records_waits = False  # refused for good: the service dropped the record
                     if error.code != errno.EAGAIN or not wait:
                         raise
-                    recorded = kind == POSIX
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * self._retry.growth, self._retry.delay_max_s)
-        finally:
-            if recorded:  # gave up (cancelled, an error): the wait must not count in deadlock checks
+        except BaseException:
+            if records_waits:  # gave up (cancelled, an error): the wait must not count in deadlock checks
                 await self._withdraw_wait(user, owner)
+            raise
+
+    async def _settle(self, attempt: asyncio.Future) -> None:
+        """Let an abandoned attempt finish (bounded), whatever its outcome."""
+        try:
+            await asyncio.wait_for(attempt, self._retry.withdraw_timeout_s)
+        except Exception:  # noqa: BLE001 - only its end matters here
+            pass
 
     async def _withdraw_wait(self, user, owner: int) -> None:
         """Before the caller learns it gave up (EINTR), so its next request finds no wait of its own."""

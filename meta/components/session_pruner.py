@@ -77,16 +77,20 @@ class SessionPruner(BackgroundComponent):
         await run_transaction(self._engine, self._clear_clients, policy=self._policy)
         retention_ns = int(self._config.idempotence_retention_s * 1e9)
         stale_ns = int(self._config.lock_wait_stale_s * 1e9)
-        for prefix, age_of, oldest_ns in (
-            (keys.IDEMPOTENCE_PREFIX, lambda value: record_created_at_ns(keys.IDEMPOTENCE_PREFIX, value), retention_ns),
-            (keys.OP_RECORD_PREFIX, lambda value: record_created_at_ns(keys.OP_RECORD_PREFIX, value), retention_ns),
-            (keys.LOCK_WAIT_PREFIX, lock_wait_updated_ns, stale_ns),
+        for prefix, age_of, oldest_ns, snapshot in (
+            (keys.IDEMPOTENCE_PREFIX, lambda value: record_created_at_ns(keys.IDEMPOTENCE_PREFIX, value), retention_ns,
+             True),
+            (keys.OP_RECORD_PREFIX, lambda value: record_created_at_ns(keys.OP_RECORD_PREFIX, value), retention_ns,
+             True),
+            # read with conflicts: a wait refreshed while we look must not be cleared
+            (keys.LOCK_WAIT_PREFIX, lock_wait_updated_ns, stale_ns, False),
         ):
             after_key = b""
             while after_key is not None:
                 removed, after_key = await run_transaction(
                     self._engine,
-                    lambda txn, p=prefix, t=age_of, o=oldest_ns, a=after_key: self._expire_record_page(txn, p, t, o, a),
+                    lambda txn, p=prefix, t=age_of, o=oldest_ns, a=after_key, n=snapshot:
+                        self._expire_record_page(txn, p, t, o, a, snapshot=n),
                     policy=self._policy)
                 self.expired_records += removed
         self.pruned_sessions += pruned
@@ -132,13 +136,13 @@ class SessionPruner(BackgroundComponent):
         return removed, (rows[-1].key if len(rows) == batch else None)
 
     async def _expire_record_page(self, txn: Transaction, prefix: bytes, written_ns_of, age_max_ns: int,
-                                  after_key: bytes) -> tuple[int, bytes | None]:
+                                  after_key: bytes, *, snapshot: bool) -> tuple[int, bytes | None]:
         """Clear the records under `prefix` written (`written_ns_of(value)`) more than `age_max_ns` ago,
         in one page; the key to continue after."""
         oldest_ns = self._clock.now_ns() - age_max_ns
         batch = self._config.session_prune_batch_size
         begin, end = prefix_range(prefix)
-        rows = await txn.get_range(key_after(after_key) if after_key else begin, end, limit=batch, snapshot=True)
+        rows = await txn.get_range(key_after(after_key) if after_key else begin, end, limit=batch, snapshot=snapshot)
         removed = 0
         for row in rows:
             if written_ns_of(row.value) < oldest_ns:
