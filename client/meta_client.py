@@ -63,10 +63,10 @@ _RESPONSE_TYPES: dict[MetaMethod, type[Message]] = {
 }
 
 
-# Namespace changes whose retry after a lost reply must not run twice (EEXIST / ENOENT); CREATE
+# Changes whose retry after a lost reply must not run twice (EEXIST / ENOENT / ENODATA); CREATE
 # carries its own request id (client.py).
 _RECORDED_METHODS = frozenset({MetaMethod.MKDIR, MetaMethod.UNLINK, MetaMethod.RMDIR, MetaMethod.RENAME,
-                               MetaMethod.SYMLINK, MetaMethod.LINK})
+                               MetaMethod.SYMLINK, MetaMethod.LINK, MetaMethod.SETXATTR, MetaMethod.REMOVEXATTR})
 
 
 class MetaClient:

@@ -278,15 +278,16 @@ class MetaOperator:
         return await self._run(MknodOp(self._context(user), path_at, mode, rdev).run)
 
     async def setxattr(self, user: UserInfo, target: Target, name: bytes, value: bytes, flags: int = 0,
-                       follow_last_symlink: bool = True) -> Inode:
+                       follow_last_symlink: bool = True, *, client_id: int = 0, request_id: bytes = b"") -> Inode:
         self._check_target(target)
         check_xattr_name(name, self._config)
         if len(value) > self._config.xattr_value_bytes_max:
             raise fs_error(errno.E2BIG, f"xattr value of {len(value)} bytes > {self._config.xattr_value_bytes_max}")
-        if flags not in (0, XATTR_CREATE, XATTR_REPLACE):
+        if flags & ~(XATTR_CREATE | XATTR_REPLACE):  # both at once: EEXIST if present, ENODATA if not (as ext4)
             raise fs_error(errno.EINVAL, f"bad xattr flags {flags}")
-        op = SetxattrOp(self._context(user), target, name, value, flags, follow_last_symlink)
-        return await self._run(op.run)
+        ctx = self._context(user)
+        op = SetxattrOp(ctx, target, name, value, flags, follow_last_symlink)
+        return await self._run_once(ctx, client_id, request_id, op.run)
 
     async def getxattr(self, user: UserInfo, target: Target, name: bytes, follow_last_symlink: bool = True) -> bytes:
         self._check_target(target)
@@ -297,10 +298,13 @@ class MetaOperator:
         self._check_target(target)
         return await self._run(ListxattrOp(self._context(user), target, follow_last_symlink).run)
 
-    async def removexattr(self, user: UserInfo, target: Target, name: bytes, follow_last_symlink: bool = True) -> Inode:
+    async def removexattr(self, user: UserInfo, target: Target, name: bytes, follow_last_symlink: bool = True, *,
+                          client_id: int = 0, request_id: bytes = b"") -> Inode:
         self._check_target(target)
         check_xattr_name(name, self._config)
-        return await self._run(RemovexattrOp(self._context(user), target, name, follow_last_symlink).run)
+        ctx = self._context(user)
+        return await self._run_once(ctx, client_id, request_id,
+                                    RemovexattrOp(ctx, target, name, follow_last_symlink).run)
 
     async def statfs(self, user: UserInfo) -> StatfsResult:
         capacity = await self._capacity()

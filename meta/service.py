@@ -176,7 +176,8 @@ def register_meta_service(
 
     async def setxattr(request: meta_pb2.SetxattrRequest, context: RpcContext):
         inode = await operator.setxattr(user_from_proto(request.user), target_from_proto(request), request.name,
-                                        request.value, request.flags, request.follow_last_symlink)
+                                        request.value, request.flags, request.follow_last_symlink,
+                                        client_id=request.client_id, request_id=request.request_id)
         return meta_pb2.SetxattrResponse(inode=inode_to_proto(inode))
 
     async def getxattr(request: meta_pb2.GetxattrRequest, context: RpcContext):
@@ -191,7 +192,8 @@ def register_meta_service(
 
     async def removexattr(request: meta_pb2.RemovexattrRequest, context: RpcContext):
         inode = await operator.removexattr(user_from_proto(request.user), target_from_proto(request), request.name,
-                                           request.follow_last_symlink)
+                                           request.follow_last_symlink, client_id=request.client_id,
+                                           request_id=request.request_id)
         return meta_pb2.RemovexattrResponse(inode=inode_to_proto(inode))
 
     async def statfs(request: meta_pb2.StatfsRequest, context: RpcContext):

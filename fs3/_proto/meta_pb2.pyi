@@ -420,7 +420,7 @@ class MknodResponse(_message.Message):
     def __init__(self, inode: _Optional[_Union[Inode, _Mapping]] = ...) -> None: ...
 
 class SetxattrRequest(_message.Message):
-    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "name", "value", "flags")
+    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "name", "value", "flags", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     INODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -428,6 +428,8 @@ class SetxattrRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
     inode_id: int
@@ -435,7 +437,9 @@ class SetxattrRequest(_message.Message):
     name: bytes
     value: bytes
     flags: int
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., name: _Optional[bytes] = ..., value: _Optional[bytes] = ..., flags: _Optional[int] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., name: _Optional[bytes] = ..., value: _Optional[bytes] = ..., flags: _Optional[int] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class SetxattrResponse(_message.Message):
     __slots__ = ("inode",)
@@ -482,18 +486,22 @@ class ListxattrResponse(_message.Message):
     def __init__(self, names: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class RemovexattrRequest(_message.Message):
-    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "name")
+    __slots__ = ("user", "path", "inode_id", "follow_last_symlink", "name", "client_id", "request_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     INODE_ID_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_LAST_SYMLINK_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.UserInfo
     path: PathAt
     inode_id: int
     follow_last_symlink: bool
     name: bytes
-    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., name: _Optional[bytes] = ...) -> None: ...
+    client_id: int
+    request_id: bytes
+    def __init__(self, user: _Optional[_Union[_common_pb2.UserInfo, _Mapping]] = ..., path: _Optional[_Union[PathAt, _Mapping]] = ..., inode_id: _Optional[int] = ..., follow_last_symlink: _Optional[bool] = ..., name: _Optional[bytes] = ..., client_id: _Optional[int] = ..., request_id: _Optional[bytes] = ...) -> None: ...
 
 class RemovexattrResponse(_message.Message):
     __slots__ = ("inode",)

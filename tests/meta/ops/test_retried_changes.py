@@ -1,5 +1,5 @@
-"""A namespace change retried after a lost reply (same client id and request id) returns the first
-call's result instead of EEXIST/ENOENT, runs only once, and its record expires with the pruner."""
+"""A namespace or attribute change retried after a lost reply (same client id and request id) returns
+the first call's result instead of EEXIST/ENOENT/ENODATA, runs only once, and its record expires with the pruner."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import errno
 
 from fs3.kv.interface import prefix_range, run_transaction
 from fs3.meta.components.session_pruner import SessionPruner
+from fs3.meta.flags import XATTR_CREATE
 from fs3.meta.store import keys
 from tests.meta.helpers import CONFIG, ROOT, async_test, expect_errno, new_operator, path
 
@@ -34,6 +35,16 @@ async def test_each_change_retried_with_its_request_id_answers_like_the_first_ca
     await operator.unlink(ROOT, path("/d/h"), client_id=CLIENT, request_id=b"unlink-1")
     await operator.unlink(ROOT, path("/d/h"), client_id=CLIENT, request_id=b"unlink-1")  # no ENOENT
     assert (await operator.stat(ROOT, path("/d/f"))).nlink == 1
+    # extended attributes: a retried XATTR_CREATE is not EEXIST, a retried removal not ENODATA
+    created = await operator.setxattr(ROOT, path("/d/f"), b"user.k", b"v", XATTR_CREATE, client_id=CLIENT,
+                                      request_id=b"setxattr-1")
+    assert (await operator.setxattr(ROOT, path("/d/f"), b"user.k", b"v", XATTR_CREATE, client_id=CLIENT,
+                                    request_id=b"setxattr-1")) == created
+    await expect_errno(errno.EEXIST, operator.setxattr(ROOT, path("/d/f"), b"user.k", b"w", XATTR_CREATE,
+                                                       client_id=CLIENT, request_id=b"setxattr-2"))
+    await operator.removexattr(ROOT, path("/d/f"), b"user.k", client_id=CLIENT, request_id=b"removexattr-1")
+    await operator.removexattr(ROOT, path("/d/f"), b"user.k", client_id=CLIENT, request_id=b"removexattr-1")
+    await expect_errno(errno.ENODATA, operator.getxattr(ROOT, path("/d/f"), b"user.k"))
     await operator.unlink(ROOT, path("/d/f"))
     await operator.rmdir(ROOT, path("/d"), client_id=CLIENT, request_id=b"rmdir-1")
     await operator.rmdir(ROOT, path("/d"), client_id=CLIENT, request_id=b"rmdir-1")

@@ -47,7 +47,11 @@ async def test_limits_and_namespaces() -> None:
     await expect_errno_unchanged(operator, errno.EOPNOTSUPP, operator.setxattr(ROOT, f, b"system.posix_acl_access", b""))
     await expect_errno_unchanged(operator, errno.EOPNOTSUPP, operator.setxattr(ROOT, f, b"nonamespace", b""))
     await expect_errno_unchanged(operator, errno.EINVAL, operator.setxattr(ROOT, f, b"user.", b""))
-    await expect_errno_unchanged(operator, errno.EINVAL, operator.setxattr(ROOT, f, b"user.a", b"", 3))
+    await expect_errno_unchanged(operator, errno.EINVAL, operator.setxattr(ROOT, f, b"user.a", b"", 4))
+    # XATTR_CREATE | XATTR_REPLACE, as Linux file systems take it: absent -> ENODATA, present -> EEXIST
+    await expect_errno_unchanged(operator, errno.ENODATA, operator.setxattr(ROOT, f, b"user.both", b"", 3))
+    await operator.setxattr(ROOT, f, b"user.both", b"v")
+    await expect_errno_unchanged(operator, errno.EEXIST, operator.setxattr(ROOT, f, b"user.both", b"w", 3))
     await expect_errno_unchanged(operator, errno.ENOENT, operator.getxattr(ROOT, path("/none"), b"user.a"))
 
 
