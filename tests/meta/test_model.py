@@ -121,6 +121,11 @@ class TreeModel:
                 return False
             directory = self.nodes[directory].parent
 
+    def _new_gid(self, parent: int) -> int:
+        """A new node's group: the parent's if the parent has the setgid bit, else the caller's (root)."""
+        node = self.nodes[parent]
+        return node.gid if node.mode & 0o2000 else 0
+
     # ---- operations -----------------------------------------------------------
     def mkdir(self, target: Path) -> None:
         parent, child = self.lookup(target, follow=False)
@@ -128,7 +133,8 @@ class TreeModel:
             raise ModelError(errno.EEXIST)
         # A directory made inside a setgid directory inherits the setgid bit (POSIX/Linux).
         inherited = self.nodes[parent].mode & 0o2000
-        self.nodes[parent].children[target[-1]] = self._new(Node("dir", 0o755 | inherited, parent=parent))
+        self.nodes[parent].children[target[-1]] = self._new(Node("dir", 0o755 | inherited, gid=self._new_gid(parent),
+                                                                 parent=parent))
 
     def create(self, target: Path, exclusive: bool) -> None:
         parent, child = self.lookup(target, follow=False)
@@ -138,13 +144,13 @@ class TreeModel:
             if self.nodes[self.existing(target)].kind == "dir":
                 raise ModelError(errno.EISDIR)
             return
-        self.nodes[parent].children[target[-1]] = self._new(Node("file", 0o644))
+        self.nodes[parent].children[target[-1]] = self._new(Node("file", 0o644, gid=self._new_gid(parent)))
 
     def mknod_fifo(self, target: Path) -> None:
         parent, child = self.lookup(target, follow=False)
         if child is not None:
             raise ModelError(errno.EEXIST)
-        self.nodes[parent].children[target[-1]] = self._new(Node("fifo", 0o644))
+        self.nodes[parent].children[target[-1]] = self._new(Node("fifo", 0o644, gid=self._new_gid(parent)))
 
     def chown(self, target: Path, uid: int, gid: int) -> None:
         node = self.nodes[self.existing(target)]
@@ -164,7 +170,8 @@ class TreeModel:
         parent, child = self.lookup(target, follow=False)
         if child is not None:
             raise ModelError(errno.EEXIST)
-        self.nodes[parent].children[target[-1]] = self._new(Node("symlink", 0o777, target=link_target))
+        self.nodes[parent].children[target[-1]] = self._new(Node("symlink", 0o777, gid=self._new_gid(parent),
+                                                                 target=link_target))
 
     def readlink(self, target: Path) -> bytes:
         node = self.nodes[self.existing(target, follow=False)]
