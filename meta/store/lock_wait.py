@@ -7,7 +7,12 @@ at a time, as in the kernel. Its client retries the request with a growing
 pause (at most a quarter second); each refused attempt refreshes the record
 and a granted one, a failed one or the client giving up (interrupt) clears
 it. A record not refreshed for `lock_wait_stale_s` (a killed client) counts
-as gone; the session pruner sweeps such records.
+as gone; the session pruner sweeps such records. The refresh times come from
+the clocks of the metadata services that served each attempt: they must
+agree to well within `lock_wait_stale_s` (NTP), or a live wait may look stale
+(a deadlock missed) or, for a client killed while waiting, a stale one live.
+Several threads sharing one lock owner share its one record (as in the
+kernel, a POSIX lock owner is a process).
 """
 
 from __future__ import annotations
