@@ -237,7 +237,7 @@ class OpenFile:
         try:
             pieces = []
             for index, block in zip(range(first, last + 1), blocks):
-                view = (await block.task).view
+                view = (await asyncio.shield(block.task)).view  # a cancelled read must not cancel the fetch
                 start = max(offset - index * block_bytes, 0)
                 end = min(offset + size - index * block_bytes, len(view))
                 if len(blocks) == 1:

@@ -57,3 +57,28 @@ def test_a_read_over_two_blocks_keeps_both_while_another_read_drops_them():
         assert all(lease.released == 1 for lease in client.leases), [lease.released for lease in client.leases]
 
     asyncio.run(main())
+
+
+def test_a_cancelled_read_leaves_the_block_to_the_other_readers():
+    """Cancelling one read (an interrupt, the session ending) must not cancel the fetch another read
+    of the same block waits for."""
+
+    async def main() -> None:
+        client = SlowFirstBlockClient()
+        stat = types.SimpleNamespace(inode_id=1, length=16 * BLOCK,
+                                     layout=types.SimpleNamespace(chunk_size=4 * BLOCK))
+        handle = OpenFile(1, client, FuseConfig(readahead_bytes=2 * BLOCK), stat, 0, writable=False)
+        length = 16 * BLOCK
+        await handle.read(0, 4096, length)
+        handle._read_next = BLOCK
+        first = asyncio.create_task(handle.read(BLOCK, 4096, length))  # block 1: slow
+        second = asyncio.create_task(handle.read(BLOCK + 4096, 4096, length))
+        await asyncio.sleep(0.01)
+        first.cancel()
+        assert bytes(await second) == bytes([1]) * 4096
+        await handle.close()
+        await asyncio.sleep(0.1)
+        assert first.cancelled()
+        assert all(lease.released == 1 for lease in client.leases)
+
+    asyncio.run(main())
