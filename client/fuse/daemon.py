@@ -129,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(serve(mountpoint, addresses, options))
     finally:
-        if arguments.pid_file:
+        if arguments.pid_file:  # unless a newer daemon of this mountpoint has taken it over meanwhile
             try:
-                os.unlink(arguments.pid_file)
-            except FileNotFoundError:
+                with open(arguments.pid_file) as file:
+                    ours = file.read().strip() == str(os.getpid())
+                if ours:
+                    os.unlink(arguments.pid_file)
+            except (FileNotFoundError, ValueError):
                 pass
     return 0
 

@@ -237,7 +237,12 @@ class OpenFile:
         try:
             pieces = []
             for index, block in zip(range(first, last + 1), blocks):
-                view = (await asyncio.shield(block.task)).view  # a cancelled read must not cancel the fetch
+                try:
+                    view = (await asyncio.shield(block.task)).view  # a cancelled read must not cancel the fetch
+                except Exception:
+                    if self._blocks.get(index) is block:  # a failed fetch is not kept: the next read tries again
+                        self._blocks.pop(index).drop()
+                    raise
                 start = max(offset - index * block_bytes, 0)
                 end = min(offset + size - index * block_bytes, len(view))
                 if len(blocks) == 1:

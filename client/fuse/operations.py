@@ -591,11 +591,13 @@ class Fs3Operations(pyfuse3.Operations):
         held = (inode_id, kind, owner)
         if lock_type == pyfuse3.F_UNLCK and held not in self._held_locks:
             return
+        if lock_type != pyfuse3.F_UNLCK:
+            # before asking: an attempt the service grants after the caller was interrupted (EINTR)
+            # still leaves a lock, and the close must then unlock it
+            self._held_locks.add(held)
         await self.client.locks.set(self._user(ctx), inode_id, kind, owner, lock_type, start, end, wait=sleep,
                                     pid=pid)
-        if lock_type != pyfuse3.F_UNLCK:
-            self._held_locks.add(held)
-        elif (start, end) == (0, OFFSET_MAX):
+        if lock_type == pyfuse3.F_UNLCK and (start, end) == (0, OFFSET_MAX):
             self._held_locks.discard(held)
 
     @_translate_errors

@@ -165,18 +165,19 @@ def local_down(data_dir: DataDirOption = DEFAULT_LOCAL_DIR) -> None:
     cluster = LocalCluster(data_dir)
     if not cluster.initialized:
         _fail(f"no local cluster in {data_dir}")
-    from fs3.client.fuse.mount_control import daemon_arguments, mounts_of_cluster, unmount
+    from fs3.client.fuse.mount_control import daemon_arguments, is_mounted, mounts_of_cluster, unmount
 
-    unmounted = []
+    unmounted = _mounts_to_restore(cluster)  # (any an earlier `up` did not get to)
     for mountpoint in mounts_of_cluster(cluster.mgmtd_addresses):
         allow_other = "--allow-other" in (daemon_arguments(mountpoint) or [])
         try:
             unmount(mountpoint, lazy=True, timeout_s=15)
-        except Fs3Error as error:
-            console.print(f"could not unmount {mountpoint}: {error}")
-            continue
-        unmounted.append({"mountpoint": mountpoint, "allow_other": allow_other})
-        console.print(f"unmounted {mountpoint}")
+            console.print(f"unmounted {mountpoint}")
+        except Fs3Error as error:  # e.g. detached, but its daemon still serves a process inside it
+            console.print(f"unmounting {mountpoint}: {error}")
+        if not is_mounted(mountpoint):
+            unmounted = [entry for entry in unmounted if entry["mountpoint"] != mountpoint]
+            unmounted.append({"mountpoint": mountpoint, "allow_other": allow_other})
     if unmounted:  # `fs3 local up` mounts them again
         (cluster.data_dir / _REMOUNT_FILE).write_text(json.dumps(unmounted))
     cluster.down()
@@ -190,25 +191,35 @@ def _restore_mounts(cluster) -> None:
     """Mount again what `fs3 local down` unmounted (same paths, same --allow-other)."""
     from fs3.client.fuse.mount_control import is_mounted, start_background
 
-    path = cluster.data_dir / _REMOUNT_FILE
-    try:
-        entries = json.loads(path.read_text())
-    except FileNotFoundError:
-        return
-    except ValueError as error:
-        console.print(f"ignoring {path}: {error}")
-        entries = []
+    entries = _mounts_to_restore(cluster)
+    (cluster.data_dir / _REMOUNT_FILE).unlink(missing_ok=True)
     for entry in entries:
         mountpoint = entry["mountpoint"]
         if is_mounted(mountpoint):
             continue
         try:
-            pid = start_background(mountpoint, cluster.mgmtd_addresses, allow_other=bool(entry.get("allow_other")))
-        except Fs3Error as error:
+            pid = start_background(mountpoint, cluster.mgmtd_addresses, allow_other=entry["allow_other"])
+        except (Fs3Error, OSError) as error:
             console.print(f"could not mount {mountpoint} again: {error}")
             continue
         console.print(f"fs3 mounted on {mountpoint} again (daemon pid {pid})")
-    path.unlink()
+
+
+def _mounts_to_restore(cluster) -> list[dict]:
+    """The mounts `fs3 local down` recorded; a damaged record is reported and ignored."""
+    path = cluster.data_dir / _REMOUNT_FILE
+    try:
+        entries = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        console.print(f"ignoring {path}: {error}")
+        return []
+    if not isinstance(entries, list) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("mountpoint"), str) for entry in entries):
+        console.print(f"ignoring {path}: not a list of mounts")
+        return []
+    return [{"mountpoint": entry["mountpoint"], "allow_other": bool(entry.get("allow_other"))} for entry in entries]
 
 
 @local_app.command("status")

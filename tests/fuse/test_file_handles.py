@@ -82,3 +82,40 @@ def test_a_cancelled_read_leaves_the_block_to_the_other_readers():
         assert all(lease.released == 1 for lease in client.leases)
 
     asyncio.run(main())
+
+
+def test_a_failed_fetch_is_not_kept_for_the_next_read():
+    import errno
+
+    from fs3.errors import Fs3Error
+
+    class FailingOnceClient(SlowFirstBlockClient):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failed = False
+
+        async def read_lease(self, stat, start, length):
+            if start // BLOCK == 1 and not self.failed:
+                self.failed = True
+                raise Fs3Error(errno.EIO, "storage unreachable for a moment")
+            return await super().read_lease(stat, start, length)
+
+        async def read_chunks(self, stat, offset, into):  # a read that is not sequential any more
+            for position in range(len(into)):
+                into[position] = ((offset + position) // BLOCK) % 251
+
+    async def main() -> None:
+        client = FailingOnceClient()
+        stat = types.SimpleNamespace(inode_id=1, length=16 * BLOCK,
+                                     layout=types.SimpleNamespace(chunk_size=4 * BLOCK))
+        handle = OpenFile(1, client, FuseConfig(readahead_bytes=2 * BLOCK), stat, 0, writable=False)
+        await handle.read(0, BLOCK, 16 * BLOCK)
+        try:
+            await handle.read(BLOCK, 4096, 16 * BLOCK)
+            raise AssertionError("the first fetch of block 1 should have failed")
+        except Fs3Error:
+            pass
+        assert bytes(await handle.read(BLOCK, 4096, 16 * BLOCK)) == bytes([1]) * 4096  # fetched again
+        await handle.close()
+
+    asyncio.run(main())

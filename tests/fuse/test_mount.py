@@ -361,6 +361,9 @@ def test_local_down_unmounts_and_local_up_mounts_again(tmp_path):
             assert "--allow-other" in open(f"/proc/{int(pid_file_for(mountpoint).read_text())}/cmdline").read()
             again = run_cli(cluster, "local", "up")  # nothing left to restore
             assert "again" not in again.stdout
+            (cluster.data_dir / "mounts-to-restore.json").write_text('{"not": "a list"}')
+            damaged = run_cli(cluster, "local", "up")  # reported, dropped, and the cluster is up
+            assert "ignoring" in damaged.stdout and not (cluster.data_dir / "mounts-to-restore.json").exists()
             run_cli(cluster, "umount", str(mountpoint))
         finally:
             if is_mounted(str(mountpoint)):
