@@ -37,12 +37,16 @@ class SlowFirstBlockClient:
         return lease
 
 
+def _open_file(client) -> OpenFile:
+    """A 16 MiB file of 4 MiB chunks, read with 2 MiB of readahead."""
+    stat = types.SimpleNamespace(inode_id=1, length=16 * BLOCK, layout=types.SimpleNamespace(chunk_size=4 * BLOCK))
+    return OpenFile(1, client, FuseConfig(readahead_bytes=2 * BLOCK), stat, 0, writable=False)
+
+
 def test_a_read_over_two_blocks_keeps_both_while_another_read_drops_them():
     async def main() -> None:
         client = SlowFirstBlockClient()
-        stat = types.SimpleNamespace(inode_id=1, length=16 * BLOCK,
-                                     layout=types.SimpleNamespace(chunk_size=4 * BLOCK))
-        handle = OpenFile(1, client, FuseConfig(readahead_bytes=2 * BLOCK), stat, 0, writable=False)
+        handle = _open_file(client)
         length = 16 * BLOCK
         await handle.read(0, 4096, length)  # sequential from the start
         handle._read_next = BLOCK + BLOCK // 2
@@ -65,9 +69,7 @@ def test_a_cancelled_read_leaves_the_block_to_the_other_readers():
 
     async def main() -> None:
         client = SlowFirstBlockClient()
-        stat = types.SimpleNamespace(inode_id=1, length=16 * BLOCK,
-                                     layout=types.SimpleNamespace(chunk_size=4 * BLOCK))
-        handle = OpenFile(1, client, FuseConfig(readahead_bytes=2 * BLOCK), stat, 0, writable=False)
+        handle = _open_file(client)
         length = 16 * BLOCK
         await handle.read(0, 4096, length)
         handle._read_next = BLOCK
@@ -106,9 +108,7 @@ def test_a_failed_fetch_is_not_kept_for_the_next_read():
 
     async def main() -> None:
         client = FailingOnceClient()
-        stat = types.SimpleNamespace(inode_id=1, length=16 * BLOCK,
-                                     layout=types.SimpleNamespace(chunk_size=4 * BLOCK))
-        handle = OpenFile(1, client, FuseConfig(readahead_bytes=2 * BLOCK), stat, 0, writable=False)
+        handle = _open_file(client)
         await handle.read(0, BLOCK, 16 * BLOCK)
         try:
             await handle.read(BLOCK, 4096, 16 * BLOCK)
