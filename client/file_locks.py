@@ -124,11 +124,8 @@ class FileLocks:
         """Before the caller learns it gave up (EINTR), so its next request finds no wait of its own."""
         stop = asyncio.ensure_future(self._meta.call(MetaMethod.STOP_LOCK_WAIT, meta_pb2.StopLockWaitRequest(
             user=user, client_id=self._client_id, owner=owner)))
-        stop.add_done_callback(_log_stop_failure)
-        try:
-            await asyncio.wait_for(asyncio.shield(stop), self._retry.withdraw_timeout_s)
-        except Exception:  # noqa: BLE001 - logged by the callback; the caller's own outcome matters more
-            pass
+        stop.add_done_callback(_log_stop_failure)  # (its failure is only logged: the caller's outcome matters)
+        await self._settle(asyncio.shield(stop))  # past the bound it still goes on
 
     async def test(self, user, inode_id: int, kind: int, owner: int, lock_type: int, start: int = 0,
                    end: int = OFFSET_MAX) -> LockHolder | None:

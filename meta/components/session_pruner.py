@@ -26,6 +26,7 @@ unlinked files. Pruning is idempotent; several services may run it.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from fs3.meta.components.background import BackgroundComponent
@@ -78,10 +79,9 @@ class SessionPruner(BackgroundComponent):
         retention_ns = int(self._config.idempotence_retention_s * 1e9)
         stale_ns = int(self._config.lock_wait_stale_s * 1e9)
         for prefix, age_of, oldest_ns, snapshot in (
-            (keys.IDEMPOTENCE_PREFIX, lambda value: record_created_at_ns(keys.IDEMPOTENCE_PREFIX, value), retention_ns,
+            (keys.IDEMPOTENCE_PREFIX, functools.partial(record_created_at_ns, keys.IDEMPOTENCE_PREFIX), retention_ns,
              True),
-            (keys.OP_RECORD_PREFIX, lambda value: record_created_at_ns(keys.OP_RECORD_PREFIX, value), retention_ns,
-             True),
+            (keys.OP_RECORD_PREFIX, functools.partial(record_created_at_ns, keys.OP_RECORD_PREFIX), retention_ns, True),
             # read with conflicts: a wait refreshed while we look must not be cleared
             (keys.LOCK_WAIT_PREFIX, lock_wait_updated_ns, stale_ns, False),
         ):

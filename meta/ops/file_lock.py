@@ -176,9 +176,10 @@ class SetFileLockOp:
             wait = await load_lock_wait(txn, *holder)  # conflicting: a racing new wait makes one of us retry
             if wait is None or wait.updated_ns < stale_ns:
                 continue
-            for lock in await load_file_locks(txn, wait.inode_id, LockKind.POSIX, snapshot=True):
-                if lock.holder == holder or not lock.conflicts_with(wait.lock_type, wait.start, wait.end):
-                    continue
+            waited_for = LockRequest(wait.inode_id, LockKind.POSIX, wait.client_id, wait.owner, wait.lock_type,
+                                     wait.start, wait.end)
+            locks = await load_file_locks(txn, wait.inode_id, LockKind.POSIX, snapshot=True)
+            for lock in await _live_conflicts(self._ctx, txn, locks, waited_for, drop_stale=False):
                 if lock.holder == request.holder:
                     path = [holder]
                     while path[-1] != request.holder:
