@@ -8,9 +8,13 @@ network.
 
 A write builds the new version's whole content in a free slot (copy-on-write
 from the committed version), then makes it visible with one metadata
-statement, then frees the slot it replaced. A slot is never written while
-metadata references it, and a freed slot that a reader still reads is reused
-only after that read. See README.md for the crash-safety argument.
+statement, then frees the slot it replaced. A slot's referenced content is
+never written, and a freed slot that a reader still reads is reused only
+after that read. The one exception to copy-on-write keeps that rule: a write
+at or past the end of the committed content that still fits the committed
+version's slot is appended in place, after the committed bytes (which stay
+as they are), and the new version names the same slot with a longer length.
+See README.md for the crash-safety argument.
 """
 
 from __future__ import annotations
@@ -83,6 +87,20 @@ def _plan_write(record: ChunkRecord | None, offset: int, patch: memoryview, full
     base_length = 0 if covers_base else committed_length
     base_crc32c = record.committed_crc32c if (record and base_length) else 0
     return _WritePlan(new_length, offset, patch, base_length, base_crc32c)
+
+
+def _appends_in_place(record: ChunkRecord | None, plan: _WritePlan) -> bool:
+    """Whether `plan` only adds bytes after the committed content, within the committed slot.
+
+    Not when a pending version already shares that slot: its bytes past the committed end would be
+    overwritten while its row still names them."""
+    if record is None or not record.committed_version or not plan.patch:
+        return False
+    if plan.base_length != record.committed_length or plan.patch_offset < plan.base_length:
+        return False
+    if record.pending_version and record.pending_slot == record.committed_slot:
+        return False
+    return plan.new_length <= Slot.decode(record.committed_slot).class_size
 
 
 def _plan_truncate(record: ChunkRecord | None, length: int) -> _WritePlan:
@@ -541,8 +559,8 @@ class ChunkEngine:
     def _write_version(self, chunk_id: ChunkId, chunk_size: int, chain_version: int, *, commit: bool,
                        plan_for: Callable[[ChunkRecord | None], _WritePlan], version: int = 0,
                        payload_crc32c: int | None = None) -> ChunkMeta:
-        """Write a new version into a free slot, publish it in one metadata
-        statement, then free the slots it replaced."""
+        """Write a new version into a free slot (or append it in place, see the module doc),
+        publish it in one metadata statement, then free the slots it replaced."""
         with self._chunk_locks.hold(chunk_id):
             with self._lock:
                 self._check_open()
@@ -551,29 +569,38 @@ class ChunkEngine:
                 if plan.new_length > chunk_size:
                     raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE,
                                    f"chunk {chunk_id} would grow to {plan.new_length} > chunk size {chunk_size}")
-                reserved_bytes = self._reserve(plan.new_length, chunk_id)
+                in_place = _appends_in_place(record, plan)
+                # in place, the committed blocks are shared: only the growth takes new space
+                reserved_bytes = self._reserve(plan.new_length - (round_up(plan.base_length) if in_place else 0),
+                                               chunk_id)
                 if not version:
                     version = (record.committed_version if record else 0) + 1
                 assert commit or version == (record.committed_version if record else 0) + 1
-                slot = None
+                new_slot = None  # a slot this write owns until it is published
                 files: list[SlotFile] = []
                 try:
-                    slot = self._allocate(plan.new_length)
+                    if in_place:
+                        slot = Slot.decode(record.committed_slot)
+                    else:
+                        slot = new_slot = self._allocate(plan.new_length)
                     files.append(self._open_slot_file(slot))
                     base_slot = None
-                    if plan.base_length:
+                    if plan.base_length and not in_place:
                         assert record is not None and record.committed_version > 0
                         base_slot = Slot.decode(record.committed_slot)
                         # No hold needed: only writers of this chunk (serialised by
                         # its lock, which we hold) free its committed slot.
                         files.append(self._open_slot_file(base_slot))
                 except BaseException:
-                    self._abandon(slot, files, reserved_bytes)
+                    self._abandon(new_slot, files, reserved_bytes)
                     raise
             published = False
             try:
-                crc32c = self._write_slot(files[0], slot, plan, files[1] if base_slot is not None else None,
-                                          base_slot, payload_crc32c)
+                if in_place:
+                    crc32c = self._write_in_place(files[0], slot, plan, record.committed_crc32c, payload_crc32c)
+                else:
+                    crc32c = self._write_slot(files[0], slot, plan, files[1] if base_slot is not None else None,
+                                              base_slot, payload_crc32c)
                 new_record = self._next_record(chunk_id, record, commit, chain_version, version, slot.encode(),
                                                plan.new_length, crc32c)
                 with self._lock:
@@ -587,7 +614,7 @@ class ChunkEngine:
             finally:
                 if not published:
                     with self._lock:
-                        self._abandon(slot, files, reserved_bytes)
+                        self._abandon(new_slot, files, reserved_bytes)
         return new_record.to_meta()
 
     def _abandon(self, slot: Slot | None, files: list[SlotFile], reserved_bytes: int) -> None:
@@ -632,18 +659,79 @@ class ChunkEngine:
             raise disk_error(error, f"writing slot {slot}") from error
         return crc32c
 
+    def _write_in_place(self, slot_file: SlotFile, slot: Slot, plan: _WritePlan, committed_crc32c: int,
+                        payload_crc32c: int | None) -> int:
+        """Write the bytes a version adds after the committed content (zeros for any gap, then
+        the patch) into the committed slot; returns the new content's CRC32C, which continues
+        the committed one. A direct write starts at the block holding the committed end: that
+        block is read back first, so its committed bytes are written again unchanged."""
+        committed_length = plan.base_length
+        gap = plan.patch_offset - committed_length
+        crc32c = committed_crc32c
+        for start in range(0, gap, len(self._zeros)):
+            crc32c = _crc32c(self._zeros[:min(len(self._zeros), gap - start)], crc32c)
+        if payload_crc32c is not None:  # a pass of its own: the content's CRC continues the committed one
+            _check_payload_crc32c(_crc32c(plan.patch), payload_crc32c)
+        crc32c = _crc32c(plan.patch, crc32c)
+        try:
+            if (not gap and committed_length % DIRECT_IO_ALIGNMENT_BYTES == 0
+                    and (slot_file.direct_fd < 0 or _is_aligned(plan.patch))):
+                self._write_span(slot_file, slot.offset + committed_length, plan.patch)
+            else:
+                self._write_after_end(slot_file, slot.offset, plan)
+            if self.config.data_fsync:
+                os.fdatasync(slot_file.buffered_fd)
+        except OSError as error:
+            raise disk_error(error, f"appending to slot {slot}") from error
+        return crc32c
+
+    def _write_after_end(self, slot_file: SlotFile, base: int, plan: _WritePlan) -> None:
+        """`_write_in_place` through one pooled buffer, segment by segment, from the block that
+        holds the committed end (direct writes are whole 4 KiB blocks)."""
+        segment_bytes = self.config.buffer_size_bytes
+        committed_length, patch_end = plan.base_length, plan.patch_offset + len(plan.patch)
+        direct = slot_file.direct_fd >= 0
+        first = round_down(committed_length) if direct else committed_length
+        with self._pool.borrow(self.config.buffer_wait_seconds_max) as buffer:
+            for start in range(first, plan.new_length, segment_bytes):
+                end = min(start + segment_bytes, plan.new_length)
+                length = end - start
+                kept = max(0, min(end, committed_length) - start)  # committed bytes in this segment
+                if kept:
+                    got = read_full(slot_file.direct_fd, slot_file.buffered_fd,
+                                    buffer[:round_up(kept) if direct else kept], base + start)
+                    if got < kept:
+                        raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"committed slot shorter than {committed_length}")
+                buffer[kept:length] = self._zeros[:length - kept]
+                overlap_start, overlap_end = max(start, plan.patch_offset), min(end, patch_end)
+                if overlap_start < overlap_end:
+                    buffer[overlap_start - start:overlap_end - start] = (
+                        plan.patch[overlap_start - plan.patch_offset:overlap_end - plan.patch_offset])
+                if direct:
+                    padded = round_up(length)
+                    buffer[length:padded] = self._zeros[:padded - length]
+                    write_full(slot_file.direct_fd, slot_file.buffered_fd, buffer[:padded], base + start)
+                else:
+                    write_full(-1, slot_file.buffered_fd, buffer[:length], base + start)
+
     def _write_patch(self, slot_file: SlotFile, base: int, patch: memoryview, payload_crc32c: int | None) -> int:
         """The new content is exactly the caller's buffer: write it without
         copying (an unaligned tail through the page cache)."""
         crc32c = _crc32c(patch)
         if payload_crc32c is not None:
             _check_payload_crc32c(crc32c, payload_crc32c)
-        aligned_length = round_down(len(patch)) if slot_file.direct_fd >= 0 else 0
-        if aligned_length:
-            write_full(slot_file.direct_fd, slot_file.buffered_fd, patch[:aligned_length], base)
-        if aligned_length < len(patch):
-            write_full(-1, slot_file.buffered_fd, patch[aligned_length:], base + aligned_length)
+        self._write_span(slot_file, base, patch)
         return crc32c
+
+    @staticmethod
+    def _write_span(slot_file: SlotFile, position: int, data: memoryview) -> None:
+        """Write `data` (aligned if the file is direct) at a 4 KiB-aligned `position`: its aligned
+        part direct, an unaligned tail through the page cache."""
+        aligned_length = round_down(len(data)) if slot_file.direct_fd >= 0 else 0
+        if aligned_length:
+            write_full(slot_file.direct_fd, slot_file.buffered_fd, data[:aligned_length], position)
+        if aligned_length < len(data):
+            write_full(-1, slot_file.buffered_fd, data[aligned_length:], position + aligned_length)
 
     def _write_streamed(self, slot_file: SlotFile, base: int, plan: _WritePlan, base_file: SlotFile | None,
                         old_base: int) -> int:

@@ -69,7 +69,8 @@ class ChunkRecord:
         assert self.committed_version > 0 or (self.committed_length == 0 and self.committed_crc32c == 0)
         assert self.pending_version > 0 or (self.pending_length == 0 and self.pending_crc32c == 0)
         assert self.committed_length >= 0 and self.pending_length >= 0, f"{self}: negative length"
-        assert self.committed_slot == 0 or self.committed_slot != self.pending_slot, f"{self}: shared slot"
+        assert self.committed_slot == 0 or self.committed_slot != self.pending_slot or (
+            self.pending_length >= self.committed_length), f"{self}: shared slot, not an append in place"
         assert self.committed_slot >= 0 and self.pending_slot >= 0, f"{self}: negative slot"
         assert self.chain_version >= 0, f"{self}: negative chain version"
 
@@ -86,11 +87,14 @@ class ChunkRecord:
         )
 
     def live_slots(self) -> list[tuple[int, int]]:
-        """(encoded slot, content length) of each version this row references."""
+        """(encoded slot, content length) of each slot this row references: one entry for a
+        pending version appended in place, in the committed version's slot (the longer length)."""
         slots = []
         if self.committed_version:
             slots.append((self.committed_slot, self.committed_length))
         if self.pending_version:
+            if self.pending_slot == self.committed_slot:
+                return [(self.pending_slot, self.pending_length)]
             slots.append((self.pending_slot, self.pending_length))
         return slots
 

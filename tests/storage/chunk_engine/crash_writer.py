@@ -62,7 +62,7 @@ def main() -> None:
         meta = engine.get_meta(chunk_id)
         version = (meta.committed_version if meta else 0) + 1
         content = contents.setdefault(index, bytearray())
-        offset = rng.choice([0, rng.randrange(CHUNK_SIZE)])
+        offset = rng.choice([0, rng.randrange(CHUNK_SIZE), len(content)])  # the last: appended in place
         length = rng.choice([CHUNK_SIZE - offset, rng.randrange(CHUNK_SIZE - offset + 1)])
         fill = rng.randrange(256)
         expected = bytearray(content)

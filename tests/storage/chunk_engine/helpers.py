@@ -42,8 +42,15 @@ def used_slots(engine: ChunkEngine) -> int:
 
 
 def live_versions(engine: ChunkEngine) -> int:
-    """Versions the metadata references (committed + pending)."""
-    return sum((meta.committed_version > 0) + (meta.pending_version > 0) for meta in engine.list_chunks())
+    """Slots the metadata references: one per committed and per pending version, except that a
+    pending version appended in place shares the committed version's slot."""
+    count = 0
+    for record in engine._store.scan():
+        slots = {record.committed_slot} if record.committed_version else set()
+        if record.pending_version:
+            slots.add(record.pending_slot)
+        count += len(slots)
+    return count
 
 
 def slot_location(engine: ChunkEngine, chunk_id, *, pending: bool = False) -> tuple[str, int]:

@@ -276,6 +276,76 @@ def test_list_chunks_reports_full_meta(engine):
     assert (meta.length, meta.pending_length) == (3, 5)
 
 
+# ------------------------------------------------------------ appends in place
+
+@pytest.mark.parametrize("first_length", [4096, 5000])
+@pytest.mark.parametrize("aligned_source", [True, False])
+def test_appends_stay_in_their_slot_until_it_is_full(engine, first_length, aligned_source):
+    """Sequential appends cost the bytes they add, not a copy of the chunk: the slot stays the
+    same while the content fits its size class (64 KiB here), then the chunk moves once."""
+    expected = bytearray(pattern(first_length, 1))
+    engine.write_committed(CHUNK, 0, bytes(expected), chunk_size=SIZE, chain_version=1)
+    first_slot = slot_location(engine, CHUNK)
+    step = 0
+    while len(expected) + 4096 <= 65536:
+        step += 1
+        piece = pattern(4096, step + 1)
+        source = aligned_buffer(4096) if aligned_source else memoryview(bytearray(4097))[1:]
+        source[:] = piece
+        meta = engine.write_committed(CHUNK, len(expected), source, chunk_size=SIZE, chain_version=1,
+                                      payload_crc32c=crc32c.crc32c(piece))
+        expected += piece
+        assert (meta.committed_version, meta.length, meta.crc32c) == (step + 1, len(expected),
+                                                                        crc32c.crc32c(bytes(expected)))
+        assert slot_location(engine, CHUNK) == first_slot and used_slots(engine) == 1
+        assert read_all(engine, CHUNK) == expected
+    engine.write_committed(CHUNK, len(expected), b"z" * 4096, chunk_size=SIZE, chain_version=1)
+    expected += b"z" * 4096
+    assert slot_location(engine, CHUNK) != first_slot and used_slots(engine) == 1
+    assert read_all(engine, CHUNK) == expected
+    assert engine.space().used_bytes == len(expected) // 4096 * 4096 + (4096 if len(expected) % 4096 else 0)
+
+
+def test_pending_append_shares_the_slot_and_leaves_the_committed_content(engine):
+    engine.write_committed(CHUNK, 0, b"a" * 5000, chunk_size=SIZE, chain_version=1)
+    committed_slot = slot_location(engine, CHUNK)
+    meta = engine.write_pending(CHUNK, 6000, b"b" * 3000, chunk_size=SIZE, chain_version=1)  # a gap of zeros
+    new_content = b"a" * 5000 + bytes(1000) + b"b" * 3000
+    assert (meta.pending_version, meta.pending_length, meta.pending_crc32c) == (2, 9000, crc32c.crc32c(new_content))
+    assert slot_location(engine, CHUNK, pending=True) == committed_slot and used_slots(engine) == 1
+    assert engine.space().used_bytes == 12288  # the shared blocks count once
+    into = aligned_buffer(SIZE)
+    assert engine.read(CHUNK, 0, SIZE, into, committed=True) == 5000 and bytes(into[:5000]) == b"a" * 5000
+    assert read_all(engine, CHUNK, relaxed=True) == new_content
+    # A second pending version must not overwrite the bytes the first one's row still names: it is
+    # copied to a slot of its own (replacing the first); the committed content is untouched either way.
+    engine.write_pending(CHUNK, 5000, b"c" * 10, chunk_size=SIZE, chain_version=1)
+    assert slot_location(engine, CHUNK, pending=True) != committed_slot and used_slots(engine) == 2
+    assert read_all(engine, CHUNK, relaxed=True) == b"a" * 5000 + b"c" * 10
+    engine.commit(CHUNK, 2)
+    assert read_all(engine, CHUNK) == b"a" * 5000 + b"c" * 10 and used_slots(engine) == 1
+    # Commit of an append in place keeps the slot; remove frees it once.
+    engine.write_pending(CHUNK, 5010, b"d", chunk_size=SIZE, chain_version=1)
+    engine.commit(CHUNK, 3)
+    assert read_all(engine, CHUNK) == b"a" * 5000 + b"c" * 10 + b"d" and used_slots(engine) == 1
+    assert engine.remove(CHUNK) and used_slots(engine) == 0
+
+
+def test_append_in_place_survives_reopen_and_checks_payload(tmp_path):
+    path = str(tmp_path / "target")
+    with ChunkEngine(path, config=SMALL_CONFIG) as engine:
+        engine.write_committed(CHUNK, 0, b"x" * 100, chunk_size=SIZE, chain_version=1)
+        expect_error(StatusCode.CHECKSUM_MISMATCH, engine.write_committed, CHUNK, 100, b"y" * 10,
+                     chunk_size=SIZE, chain_version=1, payload_crc32c=crc32c.crc32c(b"z" * 10))
+        assert read_all(engine, CHUNK) == b"x" * 100 and engine.get_meta(CHUNK).committed_version == 1
+        engine.write_pending(CHUNK, 100, b"y" * 10, chunk_size=SIZE, chain_version=1)
+    with ChunkEngine(path, config=SMALL_CONFIG) as engine:  # a pending version sharing its slot is recovered
+        assert used_slots(engine) == 1
+        assert read_all(engine, CHUNK, relaxed=True) == b"x" * 100 + b"y" * 10
+        engine.commit(CHUNK, 2)
+        assert read_all(engine, CHUNK) == b"x" * 100 + b"y" * 10
+
+
 def test_space_counts_blocks_and_chunks(engine):
     space = engine.space()
     assert isinstance(space, TargetSpace) and space.used_bytes == 0 and space.chunk_count == 0

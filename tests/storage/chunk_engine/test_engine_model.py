@@ -109,6 +109,14 @@ class ChunkEngineModel(RuleBasedStateMachine):
     def write_committed(self, chunk_id, offset, length, seed, full_chunk_replace, aligned):
         self.write(True, chunk_id, offset, length, seed, full_chunk_replace, aligned)
 
+    @rule(chunk_id=chunk_ids, gap=st.sampled_from([0, 0, 1, 100, 4096, 9000]), length=st.integers(1, 9000),
+          seed=st.integers(0, 255), commit=st.booleans(), aligned=st.booleans())
+    def append(self, chunk_id, gap, length, seed, commit, aligned):
+        """A write at or after the committed end: appended in place while it fits the slot."""
+        chunk = self.model.get(chunk_id)
+        end = len(chunk.committed) if chunk is not None and chunk.committed is not None else 0
+        self.write(commit, chunk_id, end + gap, length, seed, False, aligned)
+
     @rule(chunk_id=chunk_ids, wrong=st.booleans())
     def commit(self, chunk_id, wrong):
         chunk = self.model.get(chunk_id)
