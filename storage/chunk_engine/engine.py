@@ -89,12 +89,13 @@ def _plan_write(record: ChunkRecord | None, offset: int, patch: memoryview, full
     return _WritePlan(new_length, offset, patch, base_length, base_crc32c)
 
 
-def _appends_in_place(record: ChunkRecord | None, plan: _WritePlan) -> bool:
+def _appends_in_place(record: ChunkRecord | None, plan: _WritePlan, readers_past_end: int) -> bool:
     """Whether `plan` only adds bytes after the committed content, within the committed slot.
 
-    Not when a pending version already shares that slot: its bytes past the committed end would be
-    overwritten while its row still names them."""
-    if record is None or not record.committed_version or not plan.patch:
+    Not when a pending version already shares that slot, nor while `readers_past_end` reads of an
+    earlier pending version in that slot are in flight: bytes past the committed end would be
+    overwritten while a row names them or a reader checksums them."""
+    if record is None or not record.committed_version or not plan.patch or readers_past_end:
         return False
     if plan.base_length != record.committed_length or plan.patch_offset < plan.base_length:
         return False
@@ -197,6 +198,8 @@ class ChunkEngine:
         self._chunk_count = 0
         self._classes: dict[int, SlotClass] = {}
         self._readers: dict[int, int] = {}  # encoded slot -> reads in flight
+        # encoded slot -> reads in flight of a pending version appended in place (past the committed end)
+        self._readers_past_end: dict[int, int] = {}
         self._files = SlotFileCache(config.open_slot_files_max, self.direct_io)
         try:
             # The layout is fixed when the target is created; a changed config applies to new targets.
@@ -361,10 +364,18 @@ class ChunkEngine:
             if encoded not in keep:
                 self._free(encoded)
 
-    def _hold_for_read(self, encoded: int) -> None:
+    def _hold_for_read(self, encoded: int, past_end: bool) -> None:
         self._readers[encoded] = self._readers.get(encoded, 0) + 1
+        if past_end:
+            self._readers_past_end[encoded] = self._readers_past_end.get(encoded, 0) + 1
 
-    def _end_read(self, encoded: int) -> None:
+    def _end_read(self, encoded: int, past_end: bool) -> None:
+        if past_end:
+            remaining = self._readers_past_end[encoded] - 1
+            if remaining:
+                self._readers_past_end[encoded] = remaining
+            else:
+                del self._readers_past_end[encoded]
         count = self._readers[encoded] - 1
         if count:
             self._readers[encoded] = count
@@ -445,7 +456,10 @@ class ChunkEngine:
         Raises:
             Fs3Error(BAD_REQUEST / OFFSET_OUT_OF_RANGE): bad arguments; nothing written.
             Fs3Error(ENOSPC): disk or capacity full; nothing changed.
-            Fs3Error(CHUNK_CORRUPTED): the committed content fails its checksum.
+            Fs3Error(CHUNK_CORRUPTED): the committed content fails its checksum while it is
+                copied. An append in place does not read the committed bytes: a chunk whose
+                committed content went bad takes the append, and its new checksum continues the
+                stored one, so its reads keep failing as before (other replicas serve them).
             Fs3Error(CHECKSUM_MISMATCH): `data` does not match `payload_crc32c` (when
                 given; checked in the pass that checksums the new content); nothing written.
         """
@@ -569,7 +583,8 @@ class ChunkEngine:
                 if plan.new_length > chunk_size:
                     raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE,
                                    f"chunk {chunk_id} would grow to {plan.new_length} > chunk size {chunk_size}")
-                in_place = _appends_in_place(record, plan)
+                in_place = _appends_in_place(record, plan,
+                                             self._readers_past_end.get(record.committed_slot, 0) if record else 0)
                 # in place, the committed blocks are shared: only the growth takes new space
                 reserved_bytes = self._reserve(plan.new_length - (round_up(plan.base_length) if in_place else 0),
                                                chunk_id)
@@ -826,8 +841,10 @@ class ChunkEngine:
             slot = Slot.decode(encoded)
             slot_file = self._open_slot_file(slot)
             # Held from the version lookup to the end of the read: a commit
-            # may free the slot meanwhile, but it is reused only after this read.
-            self._hold_for_read(encoded)
+            # may free the slot meanwhile, but it is reused only after this read;
+            # a pending version appended in place is not appended to again meanwhile.
+            past_end = encoded == record.committed_slot and content_length > record.committed_length
+            self._hold_for_read(encoded, past_end)
         try:
             if offset == 0 and count == content_length:
                 self._read_whole(slot_file, slot.offset, out, content_length)
@@ -838,7 +855,7 @@ class ChunkEngine:
             raise disk_error(error, f"reading chunk {chunk_id} version {version}") from error
         finally:
             with self._lock:
-                self._end_read(encoded)
+                self._end_read(encoded, past_end)
                 self._files.release(slot_file)
         if actual_crc32c != expected_crc32c:
             raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"chunk {chunk_id} version {version}: CRC32C "

@@ -32,7 +32,11 @@ __all__ = ["ChunkRecord", "MetadataStore"]
 
 # 1: file per chunk version (committed_file/pending_file generations); not readable any more.
 # 2: slot files (committed_slot/pending_slot) and a settings table.
-_SCHEMA_VERSION = 2
+# 3: as 2, and a pending version may share the committed version's slot (appended in place). A format 2
+#    store is a valid format 3 store, so it is upgraded on open; an engine reading only format 2 then
+#    refuses the target with EIO instead of misreading a shared slot.
+_SCHEMA_VERSION = 3
+_UPGRADABLE_SCHEMA_VERSIONS = (2,)
 _FILE_PER_VERSION_SCHEMA_VERSION = 1
 
 _COLUMNS = (
@@ -70,7 +74,7 @@ class ChunkRecord:
         assert self.pending_version > 0 or (self.pending_length == 0 and self.pending_crc32c == 0)
         assert self.committed_length >= 0 and self.pending_length >= 0, f"{self}: negative length"
         assert self.committed_slot == 0 or self.committed_slot != self.pending_slot or (
-            self.pending_length >= self.committed_length), f"{self}: shared slot, not an append in place"
+            self.pending_length > self.committed_length), f"{self}: shared slot, not an append in place"
         assert self.committed_slot >= 0 and self.pending_slot >= 0, f"{self}: negative slot"
         assert self.chain_version >= 0, f"{self}: negative chain version"
 
@@ -140,8 +144,10 @@ class MetadataStore:
                                f"(metadata format {version}); this engine reads format {_SCHEMA_VERSION} "
                                "(slot files) only and has no migration: empty the target and let it "
                                "recover its chunks from its chain")
-            if version not in (0, _SCHEMA_VERSION):
+            if version not in (0, _SCHEMA_VERSION, *_UPGRADABLE_SCHEMA_VERSIONS):
                 raise Fs3Error(errno.EIO, f"{path}: unknown chunk metadata schema version {version}")
+            if version in _UPGRADABLE_SCHEMA_VERSIONS:
+                self._connection.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             if version == 0:
                 tables = self._connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
                 if tables:

@@ -331,6 +331,48 @@ def test_pending_append_shares_the_slot_and_leaves_the_committed_content(engine)
     assert engine.remove(CHUNK) and used_slots(engine) == 0
 
 
+def test_no_append_in_place_while_a_pending_version_in_that_slot_is_read(engine, monkeypatch):
+    """A relaxed reader of a pending version appended in place keeps its bytes: a later write that
+    could append in place again (the pending version was replaced meanwhile) copies instead."""
+    engine.write_committed(CHUNK, 0, b"a" * 5000, chunk_size=SIZE, chain_version=1)
+    engine.write_pending(CHUNK, 5000, b"b" * 3000, chunk_size=SIZE, chain_version=1)  # in place, slot S
+    committed_slot = slot_location(engine, CHUNK)
+    reading, resume = threading.Event(), threading.Event()
+    read_whole = engine._read_whole
+
+    def paused_read_whole(*args, **kwargs):
+        reading.set()
+        assert resume.wait(10)
+        return read_whole(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_read_whole", paused_read_whole)
+    outcome = {}
+
+    def reader():
+        into = aligned_buffer(SIZE)
+        try:
+            outcome["bytes"] = bytes(into[:engine.read(CHUNK, 0, SIZE, into, relaxed=True)])
+        except Fs3Error as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert reading.wait(10)
+        monkeypatch.setattr(engine, "_read_whole", read_whole)
+        engine.write_pending(CHUNK, 5000, b"b" * 3000, chunk_size=SIZE, chain_version=1)  # copied: S is shared
+        engine.write_pending(CHUNK, 5000, b"c" * 3000, chunk_size=SIZE, chain_version=1)  # S still being read
+        assert slot_location(engine, CHUNK, pending=True) != committed_slot
+    finally:
+        resume.set()
+        thread.join(10)
+    assert outcome == {"bytes": b"a" * 5000 + b"b" * 3000}
+    # Once the read is over, appends go in place again.
+    engine.write_pending(CHUNK, 5000, b"d" * 10, chunk_size=SIZE, chain_version=1)
+    assert slot_location(engine, CHUNK, pending=True) == committed_slot
+    assert read_all(engine, CHUNK, relaxed=True) == b"a" * 5000 + b"d" * 10
+
+
 def test_append_in_place_survives_reopen_and_checks_payload(tmp_path):
     path = str(tmp_path / "target")
     with ChunkEngine(path, config=SMALL_CONFIG) as engine:
@@ -423,6 +465,10 @@ def test_flipped_byte_is_detected_by_every_read_and_by_copy_on_write(engine, fli
                  chain_version=1)
     assert used_slots(engine) == 1
     assert engine.get_meta(CHUNK).pending_version == 0
+    # An append in place does not read the committed bytes: it is taken, and the chunk stays unreadable
+    # here (its checksum continues the stored one), exactly as before the append.
+    engine.write_pending(CHUNK, 100000, b"tail", chunk_size=SIZE, chain_version=1)
+    expect_error(StatusCode.CHUNK_CORRUPTED, engine.read, CHUNK, 0, SIZE, aligned_buffer(SIZE), relaxed=True)
     # A full replace does not need the old content and repairs the chunk.
     engine.write_committed(CHUNK, 0, b"fresh", chunk_size=SIZE, chain_version=2, full_chunk_replace=True)
     assert read_all(engine, CHUNK) == b"fresh"

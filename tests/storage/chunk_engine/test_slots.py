@@ -225,6 +225,28 @@ def test_old_file_per_version_target_is_refused(tmp_path):
     assert caught.value.code == errno.EIO and "file-per-version" in str(caught.value)
 
 
+def test_format_2_target_is_upgraded_and_an_unknown_format_refused(tmp_path):
+    """Format 3 only allows a pending version to share the committed slot: a format 2 store is
+    upgraded on open; an engine that reads only format 2 refuses format 3 cleanly (EIO)."""
+    path = os.path.join(str(tmp_path), "metadata.sqlite3")
+    with ChunkEngine(str(tmp_path), config=CONFIG) as engine:
+        engine.write_committed(ChunkId(1, 0), 0, b"kept", chunk_size=MIB, chain_version=1)
+    database = sqlite3.connect(path)
+    database.execute("PRAGMA user_version=2")
+    database.commit()
+    database.close()
+    with ChunkEngine(str(tmp_path), config=CONFIG) as engine:
+        assert read_all(engine, ChunkId(1, 0)) == b"kept"
+    database = sqlite3.connect(path)
+    assert database.execute("PRAGMA user_version").fetchone()[0] == 3
+    database.execute("PRAGMA user_version=4")
+    database.commit()
+    database.close()
+    with pytest.raises(Fs3Error) as caught:
+        ChunkEngine(str(tmp_path), config=CONFIG)
+    assert caught.value.code == errno.EIO and "schema version 4" in str(caught.value)
+
+
 def test_missing_slot_file_with_free_slots_only_is_recreated(tmp_path):
     target = str(tmp_path)
     with ChunkEngine(target, config=CONFIG) as engine:
