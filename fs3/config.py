@@ -142,6 +142,8 @@ class StorageServiceConfig:
     # Chunk versions live in preallocated slot files of this size (per target and size class, fixed at creation).
     slot_file_bytes: int = 256 * MiB
     chunk_records_cached_max: int = 65536  # per target: chunk metadata rows kept in memory (~300 bytes each)
+    # per target and size class: free slots beyond this many bytes give their disk blocks back (hole punch)
+    free_slot_bytes_kept: int = 1024 * MiB
     metrics_port: int = 0  # Prometheus /metrics; 0: off
     resync_poll_interval_s: float = 0.2  # how often routing is checked for a syncing successor
     resync_concurrency_max: int = 4  # syncing targets recovered at once by this service
@@ -165,6 +167,7 @@ class StorageServiceConfig:
         assert self.inflight_requests_max > 0
         assert MiB <= self.slot_file_bytes <= 4096 * MiB
         assert 0 <= self.chunk_records_cached_max <= 1 << 24
+        assert 0 <= self.free_slot_bytes_kept <= 1 << 40
         assert 0 < self.resync_poll_interval_s <= 60
         assert 1 <= self.resync_concurrency_max <= 1024
         assert 0 <= self.resync_retry_delay_s <= 600

@@ -97,7 +97,8 @@ class StorageServer:
         engine_config = ChunkEngineConfig(chunk_size_bytes_max=self.config.chunk_size_bytes_max,
                                           direct_io=self.config.direct_io,
                                           slot_file_bytes=self.config.slot_file_bytes,
-                                          cached_records_max=self.config.chunk_records_cached_max)
+                                          cached_records_max=self.config.chunk_records_cached_max,
+                                          free_slot_bytes_kept=self.config.free_slot_bytes_kept)
         for target_config in self.config.targets:
             self.targets[target_config.target_id] = StorageTarget(
                 target_config.target_id, target_config.path, self.executor, engine_config

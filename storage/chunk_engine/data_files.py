@@ -4,6 +4,7 @@ file, and the mapping of OS errors to typed errors."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import mmap
 import os
@@ -19,6 +20,7 @@ __all__ = [
     "round_down",
     "read_full",
     "write_full",
+    "punch_hole",
     "disk_error",
 ]
 
@@ -93,6 +95,25 @@ def write_full(direct_fd: int, buffered_fd: int, data: memoryview, offset: int) 
         done += count
         if done < total and (offset + done) % DIRECT_IO_ALIGNMENT_BYTES:
             fd = buffered_fd
+
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+_libc = ctypes.CDLL(None, use_errno=True)
+_fallocate = getattr(_libc, "fallocate", None)
+if _fallocate is not None:
+    _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    _fallocate.restype = ctypes.c_int
+
+
+def punch_hole(fd: int, offset: int, length: int) -> None:
+    """Give the disk blocks of a byte range back to the file system, keeping the file's size
+    (fallocate PUNCH_HOLE; os has no binding for it). Raises OSError (EOPNOTSUPP where unsupported)."""
+    if _fallocate is None:
+        raise OSError(errno.EOPNOTSUPP, "fallocate is not available")
+    if _fallocate(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
 
 
 def disk_error(error: OSError, what: str) -> Fs3Error:

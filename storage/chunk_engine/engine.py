@@ -35,7 +35,7 @@ import crc32c as _crc32c_module
 from fs3.errors import Fs3Error, StatusCode
 
 from .buffers import AlignedBufferPool, buffer_address
-from .data_files import disk_error, probe_direct_io, read_full, round_down, round_up, write_full
+from .data_files import disk_error, probe_direct_io, punch_hole, read_full, round_down, round_up, write_full
 from .metadata_store import ChunkRecord, MetadataStore
 from .slots import (
     FREE_WHEN_UNREAD,
@@ -207,7 +207,10 @@ class ChunkEngine:
             if self.slot_file_bytes != config.slot_file_bytes:
                 logger.info("%s: keeps its slot file size %d (config says %d)", self.target_path,
                             self.slot_file_bytes, config.slot_file_bytes)
+            self._punch_holes = True
             self._recover()
+            for slot_class in self._classes.values():
+                self._reclaim_space(slot_class)
         except BaseException:
             self._files.close()
             self._store.close()
@@ -336,7 +339,13 @@ class ChunkEngine:
         if slot is None:
             file_index = slot_class.file_count
             try:
-                self._create_slot_file(class_bits, file_index, slot_class.file_bytes)
+                try:
+                    self._create_slot_file(class_bits, file_index, slot_class.file_bytes)
+                except OSError as error:
+                    # the disk may be full of other classes' free slots: give all their blocks back, once
+                    if error.errno not in (errno.ENOSPC, errno.EDQUOT) or not self._punch_every_free_slot():
+                        raise
+                    self._create_slot_file(class_bits, file_index, slot_class.file_bytes)
             except OSError as error:
                 raise disk_error(error, f"creating slot file {class_bits}/{file_index}") from error
             slot_class.add_file()
@@ -353,6 +362,43 @@ class ChunkEngine:
             slot_class.set_state(slot, FREE_WHEN_UNREAD)
         else:
             slot_class.release(slot)
+            self._reclaim_space(slot_class)
+
+    def _punch_every_free_slot(self) -> bool:
+        """Give back the blocks of every class's free slots (the disk is full); True if any were."""
+        before = sum(slot_class.unpunched_free for slot_class in self._classes.values())
+        for slot_class in self._classes.values():
+            self._reclaim_space(slot_class, kept_bytes=0)
+        return sum(slot_class.unpunched_free for slot_class in self._classes.values()) < before
+
+    def _reclaim_space(self, slot_class: SlotClass, kept_bytes: int | None = None) -> None:
+        """Punch holes into the highest FREE slots of a class while its FREE slots hold more than
+        `free_slot_bytes_kept`, so space freed in one class serves every class (and the disk).
+
+        Only FREE slots (referenced by no metadata, read by nobody, owned by no writer) are
+        punched, under the engine lock, so no slot in use ever loses a block. Never raises: it
+        runs after metadata statements that already took effect; a failure only leaves space."""
+        if kept_bytes is None:
+            kept_bytes = self.config.free_slot_bytes_kept
+        while self._punch_holes and slot_class.unpunched_free << slot_class.class_bits > kept_bytes:
+            slot = slot_class.highest_unpunched_free()
+            assert slot is not None, "free slots counted that do not exist"
+            try:
+                slot_file = self._files.acquire(self._slot_file_path(slot.class_bits, slot.file_index))
+                try:
+                    punch_hole(slot_file.buffered_fd, slot.offset, slot.class_size)
+                finally:
+                    self._files.release(slot_file)
+            except OSError as error:
+                if error.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS):
+                    logger.warning("%s: the file system cannot punch holes (%s): freed slots keep their "
+                                   "disk blocks", self.target_path, error)
+                    self._punch_holes = False
+                else:  # counted as punched, so it is not tried again; it stays free either way
+                    logger.warning("%s: punching a hole into slot %s failed: %s", self.target_path, slot, error)
+                    slot_class.mark_punched(slot)
+                return
+            slot_class.mark_punched(slot)
 
     def _free_obsolete(self, old: ChunkRecord | None, new: ChunkRecord | None) -> None:
         """Free the slots `old` referenced and `new` does not (after the
@@ -385,6 +431,7 @@ class ChunkEngine:
         slot_class = self._classes[slot.class_bits]
         if slot_class.get_state(slot) == FREE_WHEN_UNREAD:
             slot_class.release(slot)
+            self._reclaim_space(slot_class)
 
     def _open_slot_file(self, slot: Slot) -> SlotFile:
         path = self._slot_file_path(slot.class_bits, slot.file_index)

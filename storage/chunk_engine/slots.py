@@ -22,6 +22,7 @@ from .data_files import O_DIRECT
 from .types import SLOT_SIZE_MIN_BYTES
 
 __all__ = [
+    "PUNCHED",
     "SLOTS_DIRECTORY",
     "SLOT_CLASS_BITS_MIN",
     "Slot",
@@ -46,6 +47,7 @@ _MASK_24 = (1 << 24) - 1
 FREE = 0
 USED = 1  # referenced by metadata, or being written by a writer that owns it
 FREE_WHEN_UNREAD = 2  # no longer referenced, but a reader still reads it
+PUNCHED = 3  # free, and its disk blocks given back to the file system (a hole)
 
 
 def class_bits_for(length: int) -> int:
@@ -107,14 +109,17 @@ class SlotClass:
     """Free-slot tracking of one size class: one state byte per slot, a free
     count per file and a heap of the files that have free slots, so that
     allocation takes the lowest free slot of the lowest such file (files fill
-    sequentially) in C-speed `bytearray.find`."""
+    sequentially) in C-speed `bytearray.find`. A free slot is FREE (its disk
+    blocks still allocated, the cheapest to write) or PUNCHED (a hole);
+    allocation prefers FREE ones within a file."""
 
     def __init__(self, class_bits: int, slots_per_file: int) -> None:
         assert slots_per_file >= 1
         self.class_bits = class_bits
         self.slots_per_file = slots_per_file
         self.state = bytearray()
-        self.free_counts: list[int] = []
+        self.free_counts: list[int] = []   # FREE and PUNCHED slots per file
+        self.unpunched_free = 0            # FREE slots in all files
         self._files_with_free: list[int] = []
 
     @property
@@ -136,6 +141,7 @@ class SlotClass:
             assert self.state[position] == FREE, f"slot {file_index}/{slot_index} referenced twice"
             self.state[position] = USED
             self.free_counts[file_index] -= 1
+        self.unpunched_free = sum(self.free_counts)
         self._files_with_free = [index for index, count in enumerate(self.free_counts) if count]
         heapq.heapify(self._files_with_free)
 
@@ -143,6 +149,7 @@ class SlotClass:
         file_index = self.file_count
         self.state.extend(bytes(self.slots_per_file))
         self.free_counts.append(self.slots_per_file)
+        self.unpunched_free += self.slots_per_file
         heapq.heappush(self._files_with_free, file_index)
         return file_index
 
@@ -153,6 +160,10 @@ class SlotClass:
         file_index = self._files_with_free[0]
         start = file_index * self.slots_per_file
         position = self.state.find(FREE, start, start + self.slots_per_file)
+        if position >= 0:
+            self.unpunched_free -= 1
+        else:
+            position = self.state.find(PUNCHED, start, start + self.slots_per_file)
         assert position >= 0, f"file {file_index} counted free slots it does not have"
         self.state[position] = USED
         self.free_counts[file_index] -= 1
@@ -169,11 +180,26 @@ class SlotClass:
 
     def release(self, slot: Slot) -> None:
         position = slot.file_index * self.slots_per_file + slot.slot_index
-        assert self.state[position] != FREE, f"slot {slot} freed twice"
+        assert self.state[position] not in (FREE, PUNCHED), f"slot {slot} freed twice"
         self.state[position] = FREE
+        self.unpunched_free += 1
         self.free_counts[slot.file_index] += 1
         if self.free_counts[slot.file_index] == 1:
             heapq.heappush(self._files_with_free, slot.file_index)
+
+    def mark_punched(self, slot: Slot) -> None:
+        """A FREE slot whose disk blocks were just given back."""
+        position = slot.file_index * self.slots_per_file + slot.slot_index
+        assert self.state[position] == FREE, f"slot {slot} punched while not free"
+        self.state[position] = PUNCHED
+        self.unpunched_free -= 1
+
+    def highest_unpunched_free(self) -> Slot | None:
+        """The last FREE slot (allocation takes the lowest ones: the highest are reused last)."""
+        position = self.state.rfind(FREE)
+        if position < 0:
+            return None
+        return Slot(self.class_bits, position // self.slots_per_file, position % self.slots_per_file)
 
     def used_count(self) -> int:
         return self.file_count * self.slots_per_file - sum(self.free_counts)

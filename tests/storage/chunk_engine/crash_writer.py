@@ -29,8 +29,9 @@ from fs3.storage.chunk_engine import ChunkEngine, ChunkEngineConfig, ChunkId  # 
 CHUNK_SIZE = 512 * 1024
 CHUNK_COUNT = 8
 # Small slot files (8 slots of 512 KiB): kills also land while slot files are created.
+# Free slots beyond 1 MiB per class are punched: kills also land while holes are punched.
 CONFIG = ChunkEngineConfig(chunk_size_bytes_max=CHUNK_SIZE, buffer_size_bytes=256 * 1024, buffer_count=2,
-                           slot_file_bytes=4 * 1024 * 1024)
+                           slot_file_bytes=4 * 1024 * 1024, free_slot_bytes_kept=1024 * 1024)
 
 
 def chunk_id_of(index: int) -> ChunkId:

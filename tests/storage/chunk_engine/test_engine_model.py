@@ -46,7 +46,8 @@ class ChunkEngineModel(RuleBasedStateMachine):
         super().__init__()
         self.directory = tempfile.mkdtemp(prefix="chunk-engine-model-")
         self.config = ChunkEngineConfig(chunk_size_bytes_max=65536, buffer_size_bytes=8192, buffer_count=2,
-                                        direct_io=self.direct_io, slot_file_bytes=1 << 20)
+                                        direct_io=self.direct_io, slot_file_bytes=1 << 20,
+                                        free_slot_bytes_kept=0)  # every freed slot is punched
         self.engine = ChunkEngine(self.directory, config=self.config)
         self.model: dict[ChunkId, ModelChunk] = {}
         self.chain_version = 1

@@ -47,6 +47,23 @@ def test_slot_class_allocates_lowest_first():
     assert slot_class.used_count() == 9
 
 
+def test_slot_class_prefers_free_slots_over_holes():
+    slot_class = SlotClass(16, 4)
+    slot_class.add_file()
+    slots = [slot_class.take() for _ in range(4)]
+    for slot in slots:
+        slot_class.release(slot)
+    assert slot_class.unpunched_free == 4
+    highest = slot_class.highest_unpunched_free()
+    assert highest == slots[3]
+    slot_class.mark_punched(slots[0])  # a hole at the lowest position
+    assert slot_class.unpunched_free == 3 and slot_class.used_count() == 0
+    assert [slot_class.take() for _ in range(3)] == slots[1:]  # the slots with blocks first
+    assert slot_class.take() == slots[0] and slot_class.unpunched_free == 0 and slot_class.take() is None
+    with pytest.raises(AssertionError):
+        slot_class.mark_punched(slots[0])  # only a free slot can be punched
+
+
 @pytest.mark.parametrize("length", [5000, MIB])
 def test_rewriting_one_chunk_1000_times_reuses_its_slots(tmp_path, length):
     chunk_id = ChunkId(1, 1)

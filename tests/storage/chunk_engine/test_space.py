@@ -9,6 +9,7 @@ exact so writes work again once space is freed.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import sqlite3
@@ -142,3 +143,92 @@ def test_file_system_full_when_growing_slot_files(tmp_path, monkeypatch, os_errn
         engine.write_committed(ChunkId(4, 16), 0, b"new", chunk_size=MIB, chain_version=1)
         assert read_all(engine, ChunkId(4, 16)) == b"new"
         assert len(slot_files(engine.target_path)) == 2
+
+
+# ------------------------------------------------------------ space given back
+
+def allocated_bytes(target_path: str) -> int:
+    """Disk blocks the target's slot files hold (st_blocks), not their apparent size."""
+    return sum(os.stat(path).st_blocks * 512 for path in slot_files(target_path))
+
+
+def test_freed_slots_beyond_the_kept_bytes_give_their_blocks_back(tmp_path):
+    """Chunks removed from one size class free disk space another class (or anything else) can use:
+    free slots beyond `free_slot_bytes_kept` per class are punched, the highest first; the kept
+    ones are written again first."""
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=4 * MIB, free_slot_bytes_kept=MIB)
+    with ChunkEngine(target, config=config) as engine:
+        for index in range(32):  # 32 chunks of 200 KiB: 256 KiB slots, two 4 MiB slot files
+            engine.write_committed(ChunkId(3, index), 0, pattern(200 * 1024, index), chunk_size=MIB,
+                                   chain_version=1)
+        full = allocated_bytes(target)
+        assert full >= 8 * MIB - 64 * 1024
+        assert engine.remove_chunks_from(3, 0) == 32
+        # 1 MiB kept free (4 slots of 256 KiB) with their blocks; the other 28 slots are holes
+        assert allocated_bytes(target) <= MIB + 64 * 1024
+        assert used_slots(engine) == 0
+        # The space serves again, holes or not, and the content is exact.
+        for index in range(32):
+            engine.write_committed(ChunkId(4, index), 0, pattern(200 * 1024, 100 + index), chunk_size=MIB,
+                                   chain_version=1)
+        for index in range(32):
+            assert read_all(engine, ChunkId(4, index)) == pattern(200 * 1024, 100 + index)
+    with ChunkEngine(target, config=config) as engine:
+        assert read_all(engine, ChunkId(4, 31)) == pattern(200 * 1024, 131)
+        for index in range(32):
+            engine.remove(ChunkId(4, index))
+    # A reopened target gives back what its free slots hold beyond the kept bytes too.
+    with ChunkEngine(target, config=dataclasses.replace(config, free_slot_bytes_kept=0)) as engine:
+        assert allocated_bytes(target) <= 64 * 1024
+        engine.write_committed(ChunkId(5, 0), 0, b"after", chunk_size=MIB, chain_version=1)
+        assert read_all(engine, ChunkId(5, 0)) == b"after"
+
+
+def test_a_slot_being_read_is_punched_only_after_its_read(tmp_path, monkeypatch):
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB, free_slot_bytes_kept=0)
+    with ChunkEngine(target, config=config) as engine:
+        engine.write_committed(ChunkId(6, 0), 0, pattern(100000, 1), chunk_size=MIB, chain_version=1)
+        read_whole = engine._read_whole
+        seen = {}
+
+        def read_whole_after_a_rewrite(*args, **kwargs):
+            monkeypatch.setattr(engine, "_read_whole", read_whole)
+            # the chunk is rewritten (its slot freed) while this read holds the old slot
+            engine.write_committed(ChunkId(6, 0), 0, pattern(100000, 2), chunk_size=MIB, chain_version=1)
+            return read_whole(*args, **kwargs)
+
+        monkeypatch.setattr(engine, "_read_whole", read_whole_after_a_rewrite)
+        seen["old"] = read_all(engine, ChunkId(6, 0))
+        assert seen["old"] == pattern(100000, 1)
+        assert read_all(engine, ChunkId(6, 0)) == pattern(100000, 2)
+        # the old slot was punched once its reader was done: only the live version's blocks remain
+        assert allocated_bytes(target) <= 128 * 1024
+
+
+def test_a_full_disk_takes_back_the_free_slots_of_other_classes(tmp_path, monkeypatch):
+    """Free slots kept in one size class must not make another class fail with ENOSPC: a slot file
+    creation that finds the disk full punches every free slot and tries again."""
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB, free_slot_bytes_kept=64 * MIB)
+    with ChunkEngine(target, config=config) as engine:
+        for index in range(16):  # one 64 KiB-class file, then all of it free (kept: below the margin)
+            engine.write_committed(ChunkId(7, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
+        engine.remove_chunks_from(7, 0)
+        assert allocated_bytes(target) >= MIB - BLOCK
+        real_fallocate = os.posix_fallocate
+        calls = []
+
+        def fallocate_full_until_punched(fd, offset, length):
+            calls.append(allocated_bytes(target))
+            if allocated_bytes(target) > BLOCK:  # "full" while the free 64 KiB slots hold their blocks
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_fallocate(fd, offset, length)
+
+        monkeypatch.setattr(os, "posix_fallocate", fallocate_full_until_punched)
+        engine.write_committed(ChunkId(8, 0), 0, pattern(BLOCK + 1, 9), chunk_size=MIB, chain_version=1)
+        assert len(calls) == 2  # refused, then created after the punching
+        monkeypatch.setattr(os, "posix_fallocate", real_fallocate)
+        assert read_all(engine, ChunkId(8, 0)) == pattern(BLOCK + 1, 9)
+        assert used_slots(engine) == 1
