@@ -209,8 +209,6 @@ class ChunkEngine:
                             self.slot_file_bytes, config.slot_file_bytes)
             self._punch_holes = True
             self._recover()
-            for slot_class in self._classes.values():
-                self._reclaim_space(slot_class)
         except BaseException:
             self._files.close()
             self._store.close()
@@ -330,28 +328,48 @@ class ChunkEngine:
 
     def _allocate(self, length: int) -> Slot:
         """The lowest free slot of the class that holds `length` bytes, now
-        owned by the caller; grows the class by one slot file if it is full."""
+        owned by the caller, with its disk blocks allocated; grows the class by
+        one slot file if it is full. On a full disk, every free slot of every
+        class gives its blocks back first, and the allocation is tried once more."""
         class_bits = class_bits_for(length)
         slot_class = self._classes.get(class_bits)
         if slot_class is None:
             slot_class = self._classes[class_bits] = SlotClass(class_bits, self._slots_per_file(class_bits))
-        slot = slot_class.take()
-        if slot is None:
+        taken = slot_class.take_slot()
+        if taken is None:
             file_index = slot_class.file_count
             try:
-                try:
-                    self._create_slot_file(class_bits, file_index, slot_class.file_bytes)
-                except OSError as error:
-                    # the disk may be full of other classes' free slots: give all their blocks back, once
-                    if error.errno not in (errno.ENOSPC, errno.EDQUOT) or not self._punch_every_free_slot():
-                        raise
-                    self._create_slot_file(class_bits, file_index, slot_class.file_bytes)
+                self._on_full_disk_retry(lambda: self._create_slot_file(class_bits, file_index, slot_class.file_bytes))
             except OSError as error:
                 raise disk_error(error, f"creating slot file {class_bits}/{file_index}") from error
             slot_class.add_file()
-            slot = slot_class.take()
-            assert slot is not None
+            taken = slot_class.take_slot()
+            assert taken is not None and not taken[1]
+        slot, punched = taken
+        if punched:  # a hole (or not known since open): allocate its blocks now, where a full disk can be handled
+            try:
+                self._on_full_disk_retry(lambda: self._preallocate_slot(slot))
+            except OSError as error:
+                slot_class.release(slot, punched=True)
+                raise disk_error(error, f"allocating the blocks of slot {slot}") from error
         return slot
+
+    def _on_full_disk_retry(self, action: Callable[[], None]) -> None:
+        """Run `action`; if the disk is full, give back the blocks of every free slot and run it once
+        more (free slots kept in one class must not starve another). Raises OSError."""
+        try:
+            action()
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT) or not self._punch_every_free_slot():
+                raise
+            action()
+
+    def _preallocate_slot(self, slot: Slot) -> None:
+        slot_file = self._open_slot_file(slot)
+        try:
+            os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size)
+        finally:
+            self._files.release(slot_file)
 
     def _free(self, encoded: int) -> None:
         """A slot no committed metadata references any more: free it, or mark
@@ -365,40 +383,56 @@ class ChunkEngine:
             self._reclaim_space(slot_class)
 
     def _punch_every_free_slot(self) -> bool:
-        """Give back the blocks of every class's free slots (the disk is full); True if any were."""
-        before = sum(slot_class.unpunched_free for slot_class in self._classes.values())
+        """Give back the blocks of every free slot of every class, run by run (the disk is full,
+        or a free slot's blocks are not known since open); True if any punch succeeded."""
+        if not self._punch_holes:
+            return False
+        punched_any = False
         for slot_class in self._classes.values():
-            self._reclaim_space(slot_class, kept_bytes=0)
-        return sum(slot_class.unpunched_free for slot_class in self._classes.values()) < before
+            for file_index, first_slot, count in slot_class.free_runs():
+                first = Slot(slot_class.class_bits, file_index, first_slot)
+                if self._punch(first, count * first.class_size):
+                    slot_class.mark_run_punched(file_index, first_slot, count)
+                    punched_any = True
+                elif not self._punch_holes:
+                    return punched_any
+        return punched_any
 
-    def _reclaim_space(self, slot_class: SlotClass, kept_bytes: int | None = None) -> None:
+    def _punch(self, slot: Slot, length: int) -> bool:
+        """Punch `length` bytes from the start of `slot`; False (logged) if that failed. Never raises."""
+        try:
+            slot_file = self._files.acquire(self._slot_file_path(slot.class_bits, slot.file_index))
+            try:
+                punch_hole(slot_file.buffered_fd, slot.offset, length)
+            finally:
+                self._files.release(slot_file)
+        except OSError as error:
+            if error.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS):
+                logger.warning("%s: the file system cannot punch holes (%s): freed slots keep their disk "
+                               "blocks", self.target_path, error)
+                self._punch_holes = False
+            else:
+                logger.warning("%s: punching a hole at slot %s failed: %s", self.target_path, slot, error)
+            return False
+        return True
+
+    def _reclaim_space(self, slot_class: SlotClass) -> None:
         """Punch holes into the highest FREE slots of a class while its FREE slots hold more than
         `free_slot_bytes_kept`, so space freed in one class serves every class (and the disk).
 
-        Only FREE slots (referenced by no metadata, read by nobody, owned by no writer) are
+        Only free slots (referenced by no metadata, read by nobody, owned by no writer) are
         punched, under the engine lock, so no slot in use ever loses a block. Never raises: it
         runs after metadata statements that already took effect; a failure only leaves space."""
-        if kept_bytes is None:
-            kept_bytes = self.config.free_slot_bytes_kept
+        kept_bytes = self.config.free_slot_bytes_kept
         while self._punch_holes and slot_class.unpunched_free << slot_class.class_bits > kept_bytes:
             slot = slot_class.highest_unpunched_free()
             assert slot is not None, "free slots counted that do not exist"
-            try:
-                slot_file = self._files.acquire(self._slot_file_path(slot.class_bits, slot.file_index))
-                try:
-                    punch_hole(slot_file.buffered_fd, slot.offset, slot.class_size)
-                finally:
-                    self._files.release(slot_file)
-            except OSError as error:
-                if error.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS):
-                    logger.warning("%s: the file system cannot punch holes (%s): freed slots keep their "
-                                   "disk blocks", self.target_path, error)
-                    self._punch_holes = False
-                else:  # counted as punched, so it is not tried again; it stays free either way
-                    logger.warning("%s: punching a hole into slot %s failed: %s", self.target_path, slot, error)
-                    slot_class.mark_punched(slot)
-                return
+            punched = self._punch(slot, slot.class_size)
+            # a failed punch counts as done too (it is not tried again); the slot stays free either way,
+            # and a later allocation of a PUNCHED slot allocates its blocks
             slot_class.mark_punched(slot)
+            if not punched:
+                return
 
     def _free_obsolete(self, old: ChunkRecord | None, new: ChunkRecord | None) -> None:
         """Free the slots `old` referenced and `new` does not (after the

@@ -47,7 +47,7 @@ _MASK_24 = (1 << 24) - 1
 FREE = 0
 USED = 1  # referenced by metadata, or being written by a writer that owns it
 FREE_WHEN_UNREAD = 2  # no longer referenced, but a reader still reads it
-PUNCHED = 3  # free, and its disk blocks given back to the file system (a hole)
+PUNCHED = 3  # free, its disk blocks possibly missing (a hole was punched, or not known since open)
 
 
 def class_bits_for(length: int) -> int:
@@ -109,9 +109,12 @@ class SlotClass:
     """Free-slot tracking of one size class: one state byte per slot, a free
     count per file and a heap of the files that have free slots, so that
     allocation takes the lowest free slot of the lowest such file (files fill
-    sequentially) in C-speed `bytearray.find`. A free slot is FREE (its disk
-    blocks still allocated, the cheapest to write) or PUNCHED (a hole);
-    allocation prefers FREE ones within a file."""
+    sequentially) in C-speed `bytearray.find`.
+
+    A free slot is FREE (its disk blocks allocated: the cheapest to write) or
+    PUNCHED (its blocks may be missing: a hole was punched, or the engine
+    reopened and does not know); allocation prefers FREE ones within a file
+    and says when it hands out a PUNCHED one (the engine preallocates it)."""
 
     def __init__(self, class_bits: int, slots_per_file: int) -> None:
         assert slots_per_file >= 1
@@ -121,6 +124,7 @@ class SlotClass:
         self.free_counts: list[int] = []   # FREE and PUNCHED slots per file
         self.unpunched_free = 0            # FREE slots in all files
         self._files_with_free: list[int] = []
+        self._free_bound = 0               # no FREE slot at or above this position
 
     @property
     def file_count(self) -> int:
@@ -131,58 +135,73 @@ class SlotClass:
         return self.slots_per_file << self.class_bits
 
     def rebuild(self, file_count: int, used: list[tuple[int, int]]) -> None:
-        """Start from `file_count` files where exactly the `used` (file, slot) pairs are taken."""
+        """Start from `file_count` files where exactly the `used` (file, slot) pairs are taken; the
+        free ones count as PUNCHED (whether they still hold blocks is not known)."""
         per_file = self.slots_per_file
-        self.state = bytearray(file_count * per_file)
+        self.state = bytearray([PUNCHED]) * (file_count * per_file)
         self.free_counts = [per_file] * file_count
         for file_index, slot_index in used:
             assert file_index < file_count and slot_index < per_file, (file_index, slot_index)
             position = file_index * per_file + slot_index
-            assert self.state[position] == FREE, f"slot {file_index}/{slot_index} referenced twice"
+            assert self.state[position] == PUNCHED, f"slot {file_index}/{slot_index} referenced twice"
             self.state[position] = USED
             self.free_counts[file_index] -= 1
-        self.unpunched_free = sum(self.free_counts)
+        self.unpunched_free = 0
+        self._free_bound = 0
         self._files_with_free = [index for index, count in enumerate(self.free_counts) if count]
         heapq.heapify(self._files_with_free)
 
     def add_file(self) -> int:
+        """A new, fully preallocated file: its slots are FREE."""
         file_index = self.file_count
         self.state.extend(bytes(self.slots_per_file))
         self.free_counts.append(self.slots_per_file)
         self.unpunched_free += self.slots_per_file
+        self._free_bound = len(self.state)
         heapq.heappush(self._files_with_free, file_index)
         return file_index
 
     def take(self) -> Slot | None:
         """The lowest free slot, now USED; None if every file is full."""
+        taken = self.take_slot()
+        return None if taken is None else taken[0]
+
+    def take_slot(self) -> tuple[Slot, bool] | None:
+        """(the lowest free slot, now USED; whether it was PUNCHED), or None if every file is full."""
         if not self._files_with_free:
             return None
         file_index = self._files_with_free[0]
         start = file_index * self.slots_per_file
         position = self.state.find(FREE, start, start + self.slots_per_file)
-        if position >= 0:
-            self.unpunched_free -= 1
-        else:
+        punched = position < 0
+        if punched:
             position = self.state.find(PUNCHED, start, start + self.slots_per_file)
+        else:
+            self.unpunched_free -= 1
         assert position >= 0, f"file {file_index} counted free slots it does not have"
         self.state[position] = USED
         self.free_counts[file_index] -= 1
         if self.free_counts[file_index] == 0:
             heapq.heappop(self._files_with_free)
-        return Slot(self.class_bits, file_index, position - start)
+        return Slot(self.class_bits, file_index, position - start), punched
 
     def set_state(self, slot: Slot, state: int) -> None:
-        assert state != FREE, "use release()"
+        assert state not in (FREE, PUNCHED), "use release()"
         self.state[slot.file_index * self.slots_per_file + slot.slot_index] = state
 
     def get_state(self, slot: Slot) -> int:
         return self.state[slot.file_index * self.slots_per_file + slot.slot_index]
 
-    def release(self, slot: Slot) -> None:
+    def release(self, slot: Slot, *, punched: bool = False) -> None:
+        """A slot is free again; `punched`: its blocks may be missing."""
         position = slot.file_index * self.slots_per_file + slot.slot_index
         assert self.state[position] not in (FREE, PUNCHED), f"slot {slot} freed twice"
-        self.state[position] = FREE
-        self.unpunched_free += 1
+        if punched:
+            self.state[position] = PUNCHED
+        else:
+            self.state[position] = FREE
+            self.unpunched_free += 1
+            self._free_bound = max(self._free_bound, position + 1)
         self.free_counts[slot.file_index] += 1
         if self.free_counts[slot.file_index] == 1:
             heapq.heappush(self._files_with_free, slot.file_index)
@@ -195,11 +214,44 @@ class SlotClass:
         self.unpunched_free -= 1
 
     def highest_unpunched_free(self) -> Slot | None:
-        """The last FREE slot (allocation takes the lowest ones: the highest are reused last)."""
-        position = self.state.rfind(FREE)
+        """The last FREE slot (allocation takes the lowest ones: the highest are reused last).
+        Searches below a bound that only moves down between releases: punching many slots in a
+        row scans the state once, not once per slot."""
+        position = self.state.rfind(FREE, 0, self._free_bound)
+        self._free_bound = position + 1
         if position < 0:
             return None
         return Slot(self.class_bits, position // self.slots_per_file, position % self.slots_per_file)
+
+    def free_runs(self) -> list[tuple[int, int, int]]:
+        """(file index, first slot, slot count) of every run of adjacent free slots (FREE or
+        PUNCHED) within one file, for giving all their blocks back at once."""
+        runs = []
+        per_file = self.slots_per_file
+        state = self.state
+        for file_index, count in enumerate(self.free_counts):
+            if not count:
+                continue
+            start, end = file_index * per_file, (file_index + 1) * per_file
+            position = start
+            while position < end:
+                if state[position] in (FREE, PUNCHED):
+                    first = position
+                    while position < end and state[position] in (FREE, PUNCHED):
+                        position += 1
+                    runs.append((file_index, first - start, position - first))
+                else:
+                    position += 1
+        return runs
+
+    def mark_run_punched(self, file_index: int, first_slot: int, count: int) -> None:
+        """The slots of a free run had their blocks given back."""
+        start = file_index * self.slots_per_file + first_slot
+        for position in range(start, start + count):
+            assert self.state[position] in (FREE, PUNCHED), f"slot {file_index}/{position - start} not free"
+            if self.state[position] == FREE:
+                self.state[position] = PUNCHED
+                self.unpunched_free -= 1
 
     def used_count(self) -> int:
         return self.file_count * self.slots_per_file - sum(self.free_counts)

@@ -176,13 +176,58 @@ def test_freed_slots_beyond_the_kept_bytes_give_their_blocks_back(tmp_path):
             assert read_all(engine, ChunkId(4, index)) == pattern(200 * 1024, 100 + index)
     with ChunkEngine(target, config=config) as engine:
         assert read_all(engine, ChunkId(4, 31)) == pattern(200 * 1024, 131)
-        for index in range(32):
+        for index in range(31):  # chunk 31 keeps the last slot file
             engine.remove(ChunkId(4, index))
-    # A reopened target gives back what its free slots hold beyond the kept bytes too.
+        assert allocated_bytes(target) <= 2 * MIB + 64 * 1024
+    # After a restart a free slot's blocks are not known: taking one allocates the whole slot first.
     with ChunkEngine(target, config=dataclasses.replace(config, free_slot_bytes_kept=0)) as engine:
-        assert allocated_bytes(target) <= 64 * 1024
-        engine.write_committed(ChunkId(5, 0), 0, b"after", chunk_size=MIB, chain_version=1)
-        assert read_all(engine, ChunkId(5, 0)) == b"after"
+        engine.write_committed(ChunkId(5, 0), 0, b"x", chunk_size=MIB, chain_version=1)  # punch the rest
+        engine.remove(ChunkId(5, 0))
+        assert engine._punch_every_free_slot()
+        before = allocated_bytes(target)
+        engine.write_committed(ChunkId(5, 1), 0, pattern(200 * 1024, 7), chunk_size=MIB, chain_version=1)
+        assert allocated_bytes(target) - before == 256 * 1024  # 200 KiB written, the slot's 256 allocated
+        assert read_all(engine, ChunkId(5, 1)) == pattern(200 * 1024, 7)
+        assert read_all(engine, ChunkId(4, 31)) == pattern(200 * 1024, 131)
+
+
+def test_a_punched_slot_gets_its_blocks_before_it_is_written(tmp_path, monkeypatch):
+    """Writes never find a hole where they need blocks: a slot that may be a hole (here: a free slot
+    after a restart) is preallocated when taken; if the disk is full then, the free slots of every
+    class give their blocks back and the preallocation is tried once more."""
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB, free_slot_bytes_kept=64 * MIB)
+    with ChunkEngine(target, config=config) as engine:
+        for index in range(16):  # a full 64 KiB-class file
+            engine.write_committed(ChunkId(7, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
+        for index in range(8):  # a full 128 KiB-class file
+            engine.write_committed(ChunkId(9, index), 0, pattern(BLOCK + 1, index), chunk_size=MIB,
+                                   chain_version=1)
+        for index in range(1, 16):
+            engine.remove(ChunkId(7, index))
+        for index in range(1, 8):
+            engine.remove(ChunkId(9, index))
+    with ChunkEngine(target, config=config) as engine:  # the free slots still hold their blocks
+        full = allocated_bytes(target)
+        assert full >= 2 * MIB - BLOCK
+        real_fallocate = os.posix_fallocate
+        calls = []
+
+        def fallocate_full_until_punched(fd, offset, length):
+            calls.append(length)
+            if allocated_bytes(target) >= full:  # "full" while the free slots hold their blocks
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_fallocate(fd, offset, length)
+
+        monkeypatch.setattr(os, "posix_fallocate", fallocate_full_until_punched)
+        engine.write_committed(ChunkId(9, 1), 0, pattern(BLOCK + 1, 42), chunk_size=MIB, chain_version=1)
+        monkeypatch.setattr(os, "posix_fallocate", real_fallocate)
+        assert calls == [2 * BLOCK, 2 * BLOCK]  # the slot's preallocation: refused, then done after punching
+        assert allocated_bytes(target) <= 6 * BLOCK  # the slots of the three live chunks: 64 + 128 + 128 KiB
+        assert read_all(engine, ChunkId(9, 1)) == pattern(BLOCK + 1, 42)
+        assert read_all(engine, ChunkId(7, 0)) == pattern(BLOCK, 0)
+        assert read_all(engine, ChunkId(9, 0)) == pattern(BLOCK + 1, 0)
+        assert used_slots(engine) == 3
 
 
 def test_a_slot_being_read_is_punched_only_after_its_read(tmp_path, monkeypatch):
