@@ -89,6 +89,16 @@ def _plan_write(record: ChunkRecord | None, offset: int, patch: memoryview, full
     return _WritePlan(new_length, offset, patch, base_length, base_crc32c)
 
 
+def _overlay_patch(buffer: memoryview, start: int, end: int, plan: _WritePlan) -> None:
+    """Copy the part of the plan's patch within content bytes [start, end) onto a segment buffer
+    that holds those bytes."""
+    patch_end = plan.patch_offset + len(plan.patch)
+    overlap_start, overlap_end = max(start, plan.patch_offset), min(end, patch_end)
+    if overlap_start < overlap_end:
+        buffer[overlap_start - start:overlap_end - start] = (
+            plan.patch[overlap_start - plan.patch_offset:overlap_end - plan.patch_offset])
+
+
 def _appends_in_place(record: ChunkRecord | None, plan: _WritePlan, readers_past_end: int) -> bool:
     """Whether `plan` only adds bytes after the committed content, within the committed slot.
 
@@ -785,7 +795,7 @@ class ChunkEngine:
         """`_write_in_place` through one pooled buffer, segment by segment, from the block that
         holds the committed end (direct writes are whole 4 KiB blocks)."""
         segment_bytes = self.config.buffer_size_bytes
-        committed_length, patch_end = plan.base_length, plan.patch_offset + len(plan.patch)
+        committed_length = plan.base_length
         direct = slot_file.direct_fd >= 0
         first = round_down(committed_length) if direct else committed_length
         with self._pool.borrow(self.config.buffer_wait_seconds_max) as buffer:
@@ -799,16 +809,18 @@ class ChunkEngine:
                     if got < kept:
                         raise Fs3Error(StatusCode.CHUNK_CORRUPTED, f"committed slot shorter than {committed_length}")
                 buffer[kept:length] = self._zeros[:length - kept]
-                overlap_start, overlap_end = max(start, plan.patch_offset), min(end, patch_end)
-                if overlap_start < overlap_end:
-                    buffer[overlap_start - start:overlap_end - start] = (
-                        plan.patch[overlap_start - plan.patch_offset:overlap_end - plan.patch_offset])
-                if direct:
-                    padded = round_up(length)
-                    buffer[length:padded] = self._zeros[:padded - length]
-                    write_full(slot_file.direct_fd, slot_file.buffered_fd, buffer[:padded], base + start)
-                else:
-                    write_full(-1, slot_file.buffered_fd, buffer[:length], base + start)
+                _overlay_patch(buffer, start, end, plan)
+                self._write_segment(slot_file, buffer, length, base + start)
+
+    def _write_segment(self, slot_file: SlotFile, buffer: memoryview, length: int, position: int) -> None:
+        """Write the first `length` bytes of a pooled buffer at `position` (aligned if direct): a
+        direct write is padded with zeros to 4 KiB (the padding stays inside the slot)."""
+        if slot_file.direct_fd >= 0:
+            padded = round_up(length)
+            buffer[length:padded] = self._zeros[:padded - length]
+            write_full(slot_file.direct_fd, slot_file.buffered_fd, buffer[:padded], position)
+        else:
+            write_full(-1, slot_file.buffered_fd, buffer[:length], position)
 
     def _write_patch(self, slot_file: SlotFile, base: int, patch: memoryview, payload_crc32c: int | None) -> int:
         """The new content is exactly the caller's buffer: write it without
@@ -837,8 +849,6 @@ class ChunkEngine:
         writes are padded to 4 KiB: the padding stays inside the slot."""
         segment_bytes = self.config.buffer_size_bytes
         span = max(plan.new_length, plan.base_length)
-        patch_end = plan.patch_offset + len(plan.patch)
-        direct = slot_file.direct_fd >= 0
         base_crc32c = new_crc32c = 0
         with self._pool.borrow(self.config.buffer_wait_seconds_max) as buffer:
             for start in range(0, span, segment_bytes):
@@ -859,17 +869,9 @@ class ChunkEngine:
                 length = write_end - start
                 if base_end - start < length:
                     buffer[base_end - start:length] = self._zeros[:length - (base_end - start)]
-                overlap_start, overlap_end = max(start, plan.patch_offset), min(write_end, patch_end)
-                if overlap_start < overlap_end:
-                    buffer[overlap_start - start:overlap_end - start] = (
-                        plan.patch[overlap_start - plan.patch_offset:overlap_end - plan.patch_offset])
+                _overlay_patch(buffer, start, write_end, plan)
                 new_crc32c = _crc32c(buffer[:length], new_crc32c)
-                if direct:
-                    padded = round_up(length)
-                    buffer[length:padded] = self._zeros[:padded - length]
-                    write_full(slot_file.direct_fd, slot_file.buffered_fd, buffer[:padded], base + start)
-                else:
-                    write_full(-1, slot_file.buffered_fd, buffer[:length], base + start)
+                self._write_segment(slot_file, buffer, length, base + start)
         if plan.base_length and base_crc32c != plan.base_crc32c:
             raise Fs3Error(StatusCode.CHUNK_CORRUPTED,
                            f"committed content CRC {base_crc32c:08x} != stored {plan.base_crc32c:08x}")

@@ -231,15 +231,27 @@ def test_target_keeps_its_slot_file_size(tmp_path):
         assert read_all(engine, ChunkId(1, 0)) == b"x"
 
 
-def test_old_file_per_version_target_is_refused(tmp_path):
-    database = sqlite3.connect(os.path.join(str(tmp_path), "metadata.sqlite3"))
-    database.execute("CREATE TABLE chunks (chunk_id BLOB PRIMARY KEY, committed_file INTEGER)")
-    database.execute("PRAGMA user_version=1")
+def set_metadata_format(path: str, version: int, *statements: str) -> None:
+    """Run `statements` on a target's metadata database and set its format number."""
+    database = sqlite3.connect(path)
+    for statement in statements:
+        database.execute(statement)
+    database.execute(f"PRAGMA user_version={version}")
     database.commit()
     database.close()
+
+
+def refused_with_eio(target_path: str) -> str:
     with pytest.raises(Fs3Error) as caught:
-        ChunkEngine(str(tmp_path), config=CONFIG)
-    assert caught.value.code == errno.EIO and "file-per-version" in str(caught.value)
+        ChunkEngine(target_path, config=CONFIG)
+    assert caught.value.code == errno.EIO
+    return str(caught.value)
+
+
+def test_old_file_per_version_target_is_refused(tmp_path):
+    set_metadata_format(os.path.join(str(tmp_path), "metadata.sqlite3"), 1,
+                        "CREATE TABLE chunks (chunk_id BLOB PRIMARY KEY, committed_file INTEGER)")
+    assert "file-per-version" in refused_with_eio(str(tmp_path))
 
 
 def test_format_2_target_is_upgraded_and_an_unknown_format_refused(tmp_path):
@@ -248,20 +260,14 @@ def test_format_2_target_is_upgraded_and_an_unknown_format_refused(tmp_path):
     path = os.path.join(str(tmp_path), "metadata.sqlite3")
     with ChunkEngine(str(tmp_path), config=CONFIG) as engine:
         engine.write_committed(ChunkId(1, 0), 0, b"kept", chunk_size=MIB, chain_version=1)
-    database = sqlite3.connect(path)
-    database.execute("PRAGMA user_version=2")
-    database.commit()
-    database.close()
+    set_metadata_format(path, 2)
     with ChunkEngine(str(tmp_path), config=CONFIG) as engine:
         assert read_all(engine, ChunkId(1, 0)) == b"kept"
     database = sqlite3.connect(path)
     assert database.execute("PRAGMA user_version").fetchone()[0] == 3
-    database.execute("PRAGMA user_version=4")
-    database.commit()
     database.close()
-    with pytest.raises(Fs3Error) as caught:
-        ChunkEngine(str(tmp_path), config=CONFIG)
-    assert caught.value.code == errno.EIO and "schema version 4" in str(caught.value)
+    set_metadata_format(path, 4)
+    assert "schema version 4" in refused_with_eio(str(tmp_path))
 
 
 def test_missing_slot_file_with_free_slots_only_is_recreated(tmp_path):
