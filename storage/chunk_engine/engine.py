@@ -219,6 +219,9 @@ class ChunkEngine:
                             self.slot_file_bytes, config.slot_file_bytes)
             self._punch_holes = True
             self._recover()
+            # which free slots still hold blocks is not known after a restart: give all of them back
+            # (run by run, a few calls per slot file), so restarts never strand space
+            self._punch_every_free_slot()
         except BaseException:
             self._files.close()
             self._store.close()
@@ -359,9 +362,11 @@ class ChunkEngine:
         if punched:  # a hole (or not known since open): allocate its blocks now, where a full disk can be handled
             try:
                 self._on_full_disk_retry(lambda: self._preallocate_slot(slot))
-            except OSError as error:
-                slot_class.release(slot, punched=True)
-                raise disk_error(error, f"allocating the blocks of slot {slot}") from error
+            except BaseException as error:
+                slot_class.release(slot, punched=True)  # nobody owns it: free again, still maybe a hole
+                if isinstance(error, OSError):
+                    raise disk_error(error, f"allocating the blocks of slot {slot}") from error
+                raise
         return slot
 
     def _on_full_disk_retry(self, action: Callable[[], None]) -> None:
@@ -375,7 +380,8 @@ class ChunkEngine:
             action()
 
     def _preallocate_slot(self, slot: Slot) -> None:
-        slot_file = self._open_slot_file(slot)
+        """Allocate a slot's disk blocks. Raises OSError (also when its slot file cannot be opened)."""
+        slot_file = self._files.acquire(self._slot_file_path(slot.class_bits, slot.file_index))
         try:
             os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size)
         finally:

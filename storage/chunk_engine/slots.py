@@ -162,7 +162,8 @@ class SlotClass:
         return file_index
 
     def take(self) -> Slot | None:
-        """The lowest free slot, now USED; None if every file is full."""
+        """The lowest free slot, now USED; None if every file is full. (The engine uses `take_slot`:
+        a PUNCHED slot must get its blocks before it is written.)"""
         taken = self.take_slot()
         return None if taken is None else taken[0]
 
@@ -248,7 +249,8 @@ class SlotClass:
         """The slots of a free run had their blocks given back."""
         start = file_index * self.slots_per_file + first_slot
         for position in range(start, start + count):
-            assert self.state[position] in (FREE, PUNCHED), f"slot {file_index}/{position - start} not free"
+            assert self.state[position] in (FREE, PUNCHED), (
+                f"slot {file_index}/{position - file_index * self.slots_per_file} not free")
             if self.state[position] == FREE:
                 self.state[position] = PUNCHED
                 self.unpunched_free -= 1

@@ -179,11 +179,10 @@ def test_freed_slots_beyond_the_kept_bytes_give_their_blocks_back(tmp_path):
         for index in range(31):  # chunk 31 keeps the last slot file
             engine.remove(ChunkId(4, index))
         assert allocated_bytes(target) <= 2 * MIB + 64 * 1024
-    # After a restart a free slot's blocks are not known: taking one allocates the whole slot first.
-    with ChunkEngine(target, config=dataclasses.replace(config, free_slot_bytes_kept=0)) as engine:
-        engine.write_committed(ChunkId(5, 0), 0, b"x", chunk_size=MIB, chain_version=1)  # punch the rest
-        engine.remove(ChunkId(5, 0))
-        assert engine._punch_every_free_slot()
+    # After a restart a free slot's blocks are not known: all are given back at open, and taking
+    # one allocates the whole slot first.
+    with ChunkEngine(target, config=config) as engine:
+        assert allocated_bytes(target) <= 256 * 1024 + 4096  # only the live chunk's slot
         before = allocated_bytes(target)
         engine.write_committed(ChunkId(5, 1), 0, pattern(200 * 1024, 7), chunk_size=MIB, chain_version=1)
         assert allocated_bytes(target) - before == 256 * 1024  # 200 KiB written, the slot's 256 allocated
@@ -192,30 +191,30 @@ def test_freed_slots_beyond_the_kept_bytes_give_their_blocks_back(tmp_path):
 
 
 def test_a_punched_slot_gets_its_blocks_before_it_is_written(tmp_path, monkeypatch):
-    """Writes never find a hole where they need blocks: a slot that may be a hole (here: a free slot
-    after a restart) is preallocated when taken; if the disk is full then, the free slots of every
-    class give their blocks back and the preallocation is tried once more."""
+    """Writes never find a hole where they need blocks: a punched slot is preallocated when taken;
+    if the disk is full then, the free slots of every class give their blocks back and the
+    preallocation is tried once more."""
     target = str(tmp_path / "target")
     config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB, free_slot_bytes_kept=64 * MIB)
     with ChunkEngine(target, config=config) as engine:
-        for index in range(16):  # a full 64 KiB-class file
-            engine.write_committed(ChunkId(7, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
         for index in range(8):  # a full 128 KiB-class file
             engine.write_committed(ChunkId(9, index), 0, pattern(BLOCK + 1, index), chunk_size=MIB,
                                    chain_version=1)
-        for index in range(1, 16):
-            engine.remove(ChunkId(7, index))
         for index in range(1, 8):
             engine.remove(ChunkId(9, index))
-    with ChunkEngine(target, config=config) as engine:  # the free slots still hold their blocks
+    with ChunkEngine(target, config=config) as engine:  # opening punched the 7 free 128 KiB slots
+        for index in range(16):  # a full 64 KiB-class file, then 15 free slots kept with their blocks
+            engine.write_committed(ChunkId(7, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
+        for index in range(1, 16):
+            engine.remove(ChunkId(7, index))
         full = allocated_bytes(target)
-        assert full >= 2 * MIB - BLOCK
+        assert full >= MIB + 2 * BLOCK - 4096
         real_fallocate = os.posix_fallocate
         calls = []
 
         def fallocate_full_until_punched(fd, offset, length):
             calls.append(length)
-            if allocated_bytes(target) >= full:  # "full" while the free slots hold their blocks
+            if allocated_bytes(target) >= full:  # "full" while the free 64 KiB slots hold their blocks
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             return real_fallocate(fd, offset, length)
 
@@ -277,3 +276,24 @@ def test_a_full_disk_takes_back_the_free_slots_of_other_classes(tmp_path, monkey
         monkeypatch.setattr(os, "posix_fallocate", real_fallocate)
         assert read_all(engine, ChunkId(8, 0)) == pattern(BLOCK + 1, 9)
         assert used_slots(engine) == 1
+
+
+def test_a_slot_whose_preallocation_fails_is_free_again(tmp_path, monkeypatch):
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB)
+    with ChunkEngine(target, config=config) as engine:
+        engine.write_committed(ChunkId(1, 0), 0, b"a" * 100, chunk_size=MIB, chain_version=1)
+    with ChunkEngine(target, config=config) as engine:  # reopened: its free slots may be holes
+        real_acquire = engine._files.acquire
+
+        def acquire_fails(path):
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+        monkeypatch.setattr(engine._files, "acquire", acquire_fails)
+        with pytest.raises(Fs3Error) as caught:
+            engine.write_committed(ChunkId(1, 1), 0, b"b" * 100, chunk_size=MIB, chain_version=1)
+        assert caught.value.code == errno.EIO
+        monkeypatch.setattr(engine._files, "acquire", real_acquire)
+        assert used_slots(engine) == 1  # the slot taken for the failed write is free again
+        engine.write_committed(ChunkId(1, 1), 0, b"b" * 100, chunk_size=MIB, chain_version=1)
+        assert read_all(engine, ChunkId(1, 1)) == b"b" * 100 and used_slots(engine) == 2
