@@ -7,6 +7,7 @@ from fs3.storage.chunk_engine import ChunkId, ChunkMeta
 from fs3.storage.requests import ReadRequest, RemoveChunksRequest, TruncateChunkRequest, WriteRequest
 
 __all__ = ["write_request_from_proto", "write_request_to_proto", "read_request_from_proto", "chunk_meta_to_proto",
+           "chunk_meta_from_proto",
            "remove_request_from_proto", "remove_request_to_proto", "truncate_request_from_proto",
            "truncate_request_to_proto"]
 
@@ -47,6 +48,13 @@ def chunk_meta_to_proto(meta: ChunkMeta) -> storage_pb2.ChunkMeta:
         committed_version=meta.committed_version, pending_version=meta.pending_version,
         chain_version=meta.chain_version, length=meta.length, crc32c=meta.crc32c,
     )
+
+
+def chunk_meta_from_proto(message: storage_pb2.ChunkMeta) -> ChunkMeta:
+    """A peer's chunk metadata (the wire form carries no pending length or checksum)."""
+    chunk_id = ChunkId(message.chunk.inode_id, message.chunk.chunk_index)
+    return ChunkMeta(chunk_id, message.committed_version, message.pending_version, message.chain_version,
+                     message.length, message.crc32c, 0, 0)
 
 
 def remove_request_from_proto(message: storage_pb2.RemoveChunksRequest) -> RemoveChunksRequest:

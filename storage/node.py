@@ -21,7 +21,10 @@ This implements the write and read halves of CRAQ as
   chunk with our version number makes it equal to ours whatever it held.
   A middle target that already committed exactly that version (only its
   acknowledgement was lost) keeps it and passes it on unchanged, rather
-  than storing it again as a version of its own one higher.
+  than storing it again as a version of its own one higher;
+- before the next write of such a chunk, the target asks its successor what
+  it committed: if that is exactly our pending version, we commit it too and
+  the new write is an ordinary update on top (same version everywhere).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ _WRITABLE = (PublicState.SERVING, PublicState.SYNCING)
 
 class Forwarder(Protocol):
     async def forward_write(self, successor: TargetInfo, request: WriteRequest, payload: memoryview) -> WriteResult: ...
+
+    async def query_chunk(self, successor: TargetInfo, chain_id: int, chunk_id: ChunkId) -> ChunkMeta | None: ...
 
     async def forward_remove(self, successor: TargetInfo, request: RemoveChunksRequest) -> int: ...
 
@@ -192,6 +197,9 @@ class StorageNode:
                 payload_crc32c=request.payload_crc32c, committed_version=request.update_version if keep_version else 0,
             )
             return WriteResult(meta.committed_version, meta.length, meta.crc32c)
+        key = (target.target_id, request.chunk_id)
+        if key in self._uncertain_forwards:
+            await self._settle_uncertain_forward(request, target, key)
         pending = await self._committed_duplicate(request, target)
         if pending is None:
             pending = await target.write_pending(
@@ -200,7 +208,6 @@ class StorageNode:
                 payload_crc32c=request.payload_crc32c,
             )
             assert pending.pending_version == pending.committed_version + 1, f"bad pending version {pending}"
-        key = (target.target_id, request.chunk_id)
         try:
             await self._forward_until_acknowledged(request, target, data, pending,
                                                    whole_chunk_first=key in self._uncertain_forwards)
@@ -211,6 +218,30 @@ class StorageNode:
         meta = await target.commit(request.chunk_id, pending.pending_version)  # (a duplicate: already committed)
         assert meta.committed_version == pending.pending_version
         return WriteResult(meta.committed_version, meta.length, meta.crc32c)
+
+    async def _settle_uncertain_forward(self, request: WriteRequest, target: StorageTarget,
+                                        key: tuple[int, ChunkId]) -> None:
+        """Our last forward of this chunk failed while we still hold its update as pending: if the
+        successor committed exactly that version (only the acknowledgement was lost, so the rest of
+        the chain has it too), commit it here as well, before a new write replaces it. Otherwise
+        (or if the successor cannot say) the new write goes down as the whole chunk, as before."""
+        local = await target.get_meta(request.chunk_id)
+        if local is None or not local.pending_version:
+            return
+        successor = self._successor(self._routing(), request.chain_id, target.target_id)
+        if successor is None:
+            return
+        try:
+            remote = await self.forwarder.query_chunk(successor, request.chain_id, request.chunk_id)
+        except Fs3Error as error:
+            logger.info("chunk %s: cannot ask target %d what it committed (%s)", request.chunk_id,
+                        successor.target_id, error)
+            return
+        if (remote is not None and not remote.pending_version
+                and remote.committed_version == local.pending_version
+                and (remote.length, remote.crc32c) == (local.pending_length, local.pending_crc32c)):
+            await target.commit(request.chunk_id, local.pending_version)
+            self._uncertain_forwards.discard(key)
 
     @staticmethod
     async def _committed_duplicate(request: WriteRequest, target: StorageTarget) -> ChunkMeta | None:

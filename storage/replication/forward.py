@@ -13,7 +13,10 @@ from fs3.net.client import RpcClientPool
 from fs3.net.methods import StorageMethod
 from fs3.net.shared_memory.paths import SharedMemoryPaths
 from fs3.routing import RoutingInfo, TargetInfo
-from fs3.storage.codec import remove_request_to_proto, truncate_request_to_proto, write_request_to_proto
+from fs3.storage.chunk_engine import ChunkId, ChunkMeta
+from fs3.storage.codec import (
+    chunk_meta_from_proto, remove_request_to_proto, truncate_request_to_proto, write_request_to_proto,
+)
 from fs3.storage.requests import RemoveChunksRequest, TruncateChunkRequest, WriteRequest, WriteResult
 
 __all__ = ["RpcForwarder"]
@@ -47,6 +50,17 @@ class RpcForwarder:
             )
             response = result.message
         return WriteResult(response.committed_version, response.chunk_length, response.chunk_crc32c)
+
+    async def query_chunk(self, successor: TargetInfo, chain_id: int, chunk_id: ChunkId) -> ChunkMeta | None:
+        """The successor's metadata of one chunk (None: it has no such chunk)."""
+        result = await self._client_of(successor).call(
+            StorageMethod.QUERY_CHUNK,
+            storage_pb2.QueryChunkRequest(chain_id=chain_id, target_id=successor.target_id,
+                                          chunk=storage_pb2.ChunkId(inode_id=chunk_id.inode_id,
+                                                                    chunk_index=chunk_id.chunk_index)),
+            storage_pb2.QueryChunkResponse, timeout_s=self.timeout_s,
+        )
+        return chunk_meta_from_proto(result.message.meta) if result.message.exists else None
 
     async def forward_remove(self, successor: TargetInfo, request: RemoveChunksRequest) -> int:
         result = await self._client_of(successor).call(

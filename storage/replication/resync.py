@@ -40,6 +40,7 @@ from fs3.net.methods import StorageMethod
 from fs3.routing import LocalState, PublicState, RoutingInfo
 from fs3.storage.chunk_engine import ChunkId, ChunkMeta
 from fs3.storage.chunk_meta_dump import dump_all_chunk_meta
+from fs3.storage.codec import chunk_meta_from_proto
 from fs3.storage.node import StorageNode
 from fs3.storage.target import StorageTarget
 from fs3.tasks import stop_tasks
@@ -229,9 +230,7 @@ class ResyncWorker:
         dump = await dump_all_chunk_meta(
             lambda request: self._call(job, StorageMethod.DUMP_CHUNK_META, request, storage_pb2.DumpChunkMetaResponse),
             job.syncing_target_id)
-        remote = {ChunkId(meta.chunk.inode_id, meta.chunk.chunk_index): ChunkMeta(
-            ChunkId(meta.chunk.inode_id, meta.chunk.chunk_index), meta.committed_version, meta.pending_version,
-            meta.chain_version, meta.length, meta.crc32c, 0, 0) for meta in dump}
+        remote = {meta.chunk_id: meta for meta in map(chunk_meta_from_proto, dump)}
         local = {meta.chunk_id: meta for meta in await target.list_chunks()}
         plan = plan_resync(local, remote)
         stats = ResyncStats()

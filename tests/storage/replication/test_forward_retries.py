@@ -23,6 +23,7 @@ class LossyForwarder:
         self.tail = None
         self.lose = lose
         self.hops = []
+        self.queries = 0
 
     async def forward_write(self, successor, request, payload) -> WriteResult:
         self.hops.append(request)
@@ -30,6 +31,10 @@ class LossyForwarder:
         if len(self.hops) in self.lose:
             raise Fs3Error(StatusCode.TIMEOUT, "acknowledgement lost")
         return result
+
+    async def query_chunk(self, successor, chain_id, chunk_id):
+        self.queries += 1
+        return await self.tail.query_chunk(chain_id, chunk_id, successor.target_id)
 
 
 async def _both(head_target, tail_target, length: int):
@@ -79,19 +84,21 @@ def test_after_a_failed_forward_the_next_write_sends_the_whole_chunk(tmp_path, e
             raise AssertionError("the write should have failed")
         except Fs3Error as error:
             assert error.code == StatusCode.UNAVAILABLE
-        # the head still holds that update as pending; the tail committed it. A different update now:
+        # the head still holds that update as pending; the tail committed it (only the acknowledgements
+        # were lost). A different update now: the head asks the tail first, commits the update the tail
+        # has, and sends the new one as a patch on top, at the next version everywhere
         result = await head.write(_write(b"c" * 10, 700), memoryview(b"c" * 10))
         last = forwarder.hops[-1]
-        assert (last.full_chunk_replace, last.update_version, len(forwarder.hops)) == (True, 2, 4)
+        assert forwarder.queries == 1
+        assert (last.full_chunk_replace, len(forwarder.hops)) == (False, 4)
         versions, contents = await _both(head_target, tail_target, 1000)
-        assert result.committed_version == 2 and versions == [(2, 0), (2, 0)]
-        # the tail's content is the head's, without the failed update's bytes the head replaced
-        assert contents[0] == contents[1] == b"a" * 700 + b"c" * 10 + b"a" * 290
-        # and the chunk's writes after that are patches again
+        assert result.committed_version == 3 and versions == [(3, 0), (3, 0)]
+        assert contents[0] == contents[1] == b"a" * 100 + b"b" * 10 + b"a" * 590 + b"c" * 10 + b"a" * 290
+        # and the chunk's writes after that are patches, without asking
         await head.write(_write(b"d" * 10, 0), memoryview(b"d" * 10))
-        assert forwarder.hops[-1].full_chunk_replace is False
+        assert forwarder.hops[-1].full_chunk_replace is False and forwarder.queries == 1
         versions, contents = await _both(head_target, tail_target, 1000)
-        assert versions == [(3, 0), (3, 0)] and contents[0] == contents[1]
+        assert versions == [(4, 0), (4, 0)] and contents[0] == contents[1]
         head_target.close()
         tail_target.close()
 
@@ -137,6 +144,75 @@ def test_a_middle_target_that_committed_the_update_keeps_its_version_on_the_retr
         await head.write(_write(b"c" * 10, 0), memoryview(b"c" * 10))  # and later writes are patches, in step
         assert [(await target.get_meta(CHUNK)).committed_version
                 for target in (head_target, middle_target, tail_target)] == [3, 3, 3]
+        for target in (head_target, middle_target, tail_target):
+            target.close()
+
+    asyncio.run(main())
+
+
+def test_a_tail_without_the_failed_update_gets_the_new_one_as_the_whole_chunk(tmp_path, executor):  # noqa: F811
+    """The failed forward never reached the tail: asking it shows that, and the head's different
+    update goes down as the whole chunk with the head's version (the tail holds no other)."""
+    to_tail = LossyForwarder(lose=set())
+    head, head_target = _node(tmp_path, executor, 1, _routing(PublicState.SERVING, PublicState.SERVING),
+                              forwarder=to_tail)
+    tail, tail_target = _node(tmp_path, executor, 2, _routing(PublicState.SERVING, PublicState.SERVING))
+    to_tail.tail = tail
+
+    async def main():
+        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
+        delivered = to_tail.forward_write
+
+        async def unreachable(successor, request, payload):
+            to_tail.hops.append(request)
+            raise Fs3Error(StatusCode.UNAVAILABLE, "successor down")
+
+        to_tail.forward_write = unreachable
+        try:
+            await head.write(_write(b"b" * 10, 100), memoryview(b"b" * 10))
+            raise AssertionError("the write should have failed")
+        except Fs3Error as error:
+            assert error.code == StatusCode.UNAVAILABLE
+        to_tail.forward_write = delivered
+        result = await head.write(_write(b"c" * 10, 700), memoryview(b"c" * 10))
+        assert to_tail.queries == 1
+        last = to_tail.hops[-1]
+        assert last.full_chunk_replace and last.update_version == 2
+        versions, contents = await _both(head_target, tail_target, 1000)
+        assert result.committed_version == 2 and versions == [(2, 0), (2, 0)]
+        assert contents[0] == contents[1] == b"a" * 700 + b"c" * 10 + b"a" * 290
+        head_target.close()
+        tail_target.close()
+
+    asyncio.run(main())
+
+
+def test_a_different_update_after_a_lost_acknowledgement_keeps_three_targets_in_step(tmp_path, executor):  # noqa: F811
+    """Head -> middle -> tail: the update reached all three (middle and tail committed it) but the
+    head never got the acknowledgement and its client gave up. A different update next must leave
+    all three at one version with one content (before: head 2, middle and tail 3)."""
+    to_middle, to_tail = LossyForwarder(lose={2, 3}), LossyForwarder(lose=set())
+    head, head_target = _node(tmp_path, executor, 1, _three_target_routing(), forwarder=to_middle)
+    middle, middle_target = _node(tmp_path, executor, 2, _three_target_routing(), forwarder=to_tail)
+    tail, tail_target = _node(tmp_path, executor, 3, _three_target_routing())
+    to_middle.tail, to_tail.tail = middle, tail
+
+    async def main():
+        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
+        try:
+            await head.write(_write(b"b" * 10, 500), memoryview(b"b" * 10))
+            raise AssertionError("the write should have failed")
+        except Fs3Error as error:
+            assert error.code == StatusCode.UNAVAILABLE
+        await head.write(_write(b"c" * 10, 0), memoryview(b"c" * 10))
+        expected = b"c" * 10 + b"a" * 490 + b"b" * 10 + b"a" * 490
+        states = []
+        for target in (head_target, middle_target, tail_target):
+            meta = await target.get_meta(CHUNK)
+            buffer = bytearray(1000)
+            await target.read(CHUNK, 0, 1000, memoryview(buffer), relaxed=False)
+            states.append((meta.committed_version, meta.pending_version, bytes(buffer) == expected))
+        assert states == [(3, 0, True)] * 3
         for target in (head_target, middle_target, tail_target):
             target.close()
 
