@@ -22,9 +22,11 @@ This implements the write and read halves of CRAQ as
   A middle target that already committed exactly that version (only its
   acknowledgement was lost) keeps it and passes it on unchanged, rather
   than storing it again as a version of its own one higher;
-- before the next write of such a chunk, the target asks its successor what
-  it committed: if that is exactly our pending version, we commit it too and
-  the new write is an ordinary update on top (same version everywhere).
+- before the next client write of such a chunk, the head asks its successor
+  what it committed: if that is exactly its pending version, it commits it
+  too and the new write is an ordinary update on top (same version
+  everywhere). A middle target does not: the writes it gets from its
+  predecessor carry the version numbers the predecessor chose.
 """
 
 from __future__ import annotations
@@ -198,7 +200,8 @@ class StorageNode:
             )
             return WriteResult(meta.committed_version, meta.length, meta.crc32c)
         key = (target.target_id, request.chunk_id)
-        if key in self._uncertain_forwards:
+        if key in self._uncertain_forwards and not request.from_predecessor:
+            # (at the head: a write from a predecessor carries the version numbers the predecessor chose)
             await self._settle_uncertain_forward(request, target, key)
         pending = await self._committed_duplicate(request, target)
         if pending is None:

@@ -217,3 +217,52 @@ def test_a_different_update_after_a_lost_acknowledgement_keeps_three_targets_in_
             target.close()
 
     asyncio.run(main())
+
+
+class DroppingForwarder(LossyForwarder):
+    """Like LossyForwarder; the hops whose numbers are in `drop` never reach the successor."""
+
+    def __init__(self, lose: set[int], drop: set[int]) -> None:
+        super().__init__(lose)
+        self.drop = drop
+
+    async def forward_write(self, successor, request, payload) -> WriteResult:
+        if len(self.hops) + 1 in self.drop:
+            self.hops.append(request)
+            raise Fs3Error(StatusCode.UNAVAILABLE, "successor down")
+        return await super().forward_write(successor, request, payload)
+
+
+def test_a_middle_target_with_its_own_lost_acknowledgement_follows_the_heads_versions(tmp_path, executor):  # noqa: F811
+    """The update reached the tail, but both the middle's forwards lost their acknowledgements and the
+    head's retry never reached the middle: head and middle both hold it pending, both uncertain. The
+    head's next (different) update goes down as the whole chunk with its version; the middle must
+    not settle on its own (it would commit the update and store the head's chunk one version up)."""
+    to_middle = DroppingForwarder(lose=set(), drop={3})
+    to_tail = DroppingForwarder(lose={2, 3}, drop=set())
+    head, head_target = _node(tmp_path, executor, 1, _three_target_routing(), forwarder=to_middle)
+    middle, middle_target = _node(tmp_path, executor, 2, _three_target_routing(), forwarder=to_tail)
+    tail, tail_target = _node(tmp_path, executor, 3, _three_target_routing())
+    to_middle.tail, to_tail.tail = middle, tail
+
+    async def main():
+        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
+        try:
+            await head.write(_write(b"b" * 10, 500), memoryview(b"b" * 10))
+            raise AssertionError("the write should have failed")
+        except Fs3Error as error:
+            assert error.code == StatusCode.UNAVAILABLE
+        await head.write(_write(b"c" * 10, 0), memoryview(b"c" * 10))
+        expected = b"c" * 10 + b"a" * 990  # the head's chunk: its failed update replaced
+        states = []
+        for target in (head_target, middle_target, tail_target):
+            meta = await target.get_meta(CHUNK)
+            buffer = bytearray(1000)
+            await target.read(CHUNK, 0, 1000, memoryview(buffer), relaxed=False)
+            states.append((meta.committed_version, meta.pending_version, bytes(buffer) == expected))
+        assert states == [(2, 0, True)] * 3
+        assert to_tail.queries == 0
+        for target in (head_target, middle_target, tail_target):
+            target.close()
+
+    asyncio.run(main())
