@@ -65,17 +65,25 @@ _SERVICE_ENVIRONMENT = {
 _SERVICE_PORTS = range(10_000, 32_768)  # below Linux's ephemeral range (32768-60999 by default)
 
 
+_ports_handed_out: set[int] = set()
+
+
 def free_port() -> int:
     """A port no one listens on now, chosen below the ephemeral range: the kernel's port 0 would hand
     out an ephemeral port, which any outgoing connection may take as its source port before the
-    service (started later) binds it."""
+    service (started later) binds it. Never the same port twice in one process: the services of a
+    cluster bind theirs only when started, so a port handed out is still free when probed again
+    (two services of one cluster once drew the same port)."""
     for _attempt in range(200):
         port = random.choice(_SERVICE_PORTS)
+        if port in _ports_handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _ports_handed_out.add(port)
             return port
     raise OSError(errno.EADDRINUSE, "no free port for a service below the ephemeral range")
 
