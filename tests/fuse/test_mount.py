@@ -368,3 +368,6 @@ def test_local_down_unmounts_and_local_up_mounts_again(tmp_path):
         finally:
             if is_mounted(str(mountpoint)):
                 force_unmount(mountpoint, pid_file_for(mountpoint))
+            # `fs3 mount` keeps the daemon's pid file and log where users' mounts keep theirs
+            pid_file_for(mountpoint).unlink(missing_ok=True)
+            pid_file_for(mountpoint).with_suffix(".log").unlink(missing_ok=True)
