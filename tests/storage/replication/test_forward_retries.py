@@ -37,6 +37,17 @@ class LossyForwarder:
         return await self.tail.query_chunk(chain_id, chunk_id, successor.target_id)
 
 
+async def _a_failed_update(head, offset: int) -> None:
+    """A chunk of 1000 "a", then an update of 10 "b" at `offset` whose write fails (the forwarders
+    lose it, or its acknowledgements)."""
+    await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
+    try:
+        await head.write(_write(b"b" * 10, offset), memoryview(b"b" * 10))
+        raise AssertionError("the write should have failed")
+    except Fs3Error as error:
+        assert error.code == StatusCode.UNAVAILABLE
+
+
 async def _both(head_target, tail_target, length: int):
     metas = [await target.get_meta(CHUNK) for target in (head_target, tail_target)]
     contents = []
@@ -78,12 +89,7 @@ def test_after_a_failed_forward_the_next_write_sends_the_whole_chunk(tmp_path, e
     forwarder.tail = tail
 
     async def main():
-        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
-        try:
-            await head.write(_write(b"b" * 10, 100), memoryview(b"b" * 10))
-            raise AssertionError("the write should have failed")
-        except Fs3Error as error:
-            assert error.code == StatusCode.UNAVAILABLE
+        await _a_failed_update(head, 100)
         # the head still holds that update as pending; the tail committed it (only the acknowledgements
         # were lost). A different update now: the head asks the tail first, commits the update the tail
         # has, and sends the new one as a patch on top, at the next version everywhere
@@ -105,6 +111,28 @@ def test_after_a_failed_forward_the_next_write_sends_the_whole_chunk(tmp_path, e
     asyncio.run(main())
 
 
+async def _states(targets, expected: bytes) -> list[tuple[int, int, bool]]:
+    """(committed version, pending version, content == expected) of each target's chunk."""
+    states = []
+    for target in targets:
+        meta = await target.get_meta(CHUNK)
+        buffer = bytearray(len(expected))
+        await target.read(CHUNK, 0, len(expected), memoryview(buffer), relaxed=False)
+        states.append((meta.committed_version, meta.pending_version, bytes(buffer) == expected))
+    return states
+
+
+def _three_nodes(tmp_path, executor, to_middle, to_tail):
+    """Head -> middle -> tail, each a real target; the forwarders deliver to the next node."""
+    head, head_target = _node(tmp_path, executor, 1, _three_target_routing(), forwarder=to_middle)
+    middle, middle_target = _node(tmp_path, executor, 2, _three_target_routing(), forwarder=to_tail)
+    tail, tail_target = _node(tmp_path, executor, 3, _three_target_routing())
+    to_middle.tail, to_tail.tail = middle, tail
+    return head, (head_target, middle_target, tail_target)
+
+
+
+
 def _three_target_routing():
     from fs3.routing import ChainInfo, NodeInfo, NodeType, RoutingInfo, TargetInfo
 
@@ -121,22 +149,15 @@ def test_a_middle_target_that_committed_the_update_keeps_its_version_on_the_retr
     acknowledgement. The head's retry (the whole chunk with its version) must leave all three at
     one version number, not the middle and tail one higher than the head."""
     to_middle, to_tail = LossyForwarder(lose={2}), LossyForwarder(lose=set())
-    head, head_target = _node(tmp_path, executor, 1, _three_target_routing(), forwarder=to_middle)
-    middle, middle_target = _node(tmp_path, executor, 2, _three_target_routing(), forwarder=to_tail)
-    tail, tail_target = _node(tmp_path, executor, 3, _three_target_routing())
-    to_middle.tail, to_tail.tail = middle, tail
+    head, targets = _three_nodes(tmp_path, executor, to_middle, to_tail)
+    head_target, middle_target, tail_target = targets
 
     async def main():
         await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
         result = await head.write(_write(b"b" * 10, 500), memoryview(b"b" * 10))
         assert [hop.full_chunk_replace for hop in to_middle.hops] == [False, False, True]
         expected = b"a" * 500 + b"b" * 10 + b"a" * 490
-        states = []
-        for target in (head_target, middle_target, tail_target):
-            meta = await target.get_meta(CHUNK)
-            buffer = bytearray(1000)
-            await target.read(CHUNK, 0, 1000, memoryview(buffer), relaxed=False)
-            states.append((meta.committed_version, meta.pending_version, bytes(buffer) == expected))
+        states = await _states((head_target, middle_target, tail_target), expected)
         assert result.committed_version == 2
         assert states == [(2, 0, True)] * 3
         # the middle passed the duplicate on unchanged (the tail rewrote the same version)
@@ -192,26 +213,14 @@ def test_a_different_update_after_a_lost_acknowledgement_keeps_three_targets_in_
     head never got the acknowledgement and its client gave up. A different update next must leave
     all three at one version with one content (before: head 2, middle and tail 3)."""
     to_middle, to_tail = LossyForwarder(lose={2, 3}), LossyForwarder(lose=set())
-    head, head_target = _node(tmp_path, executor, 1, _three_target_routing(), forwarder=to_middle)
-    middle, middle_target = _node(tmp_path, executor, 2, _three_target_routing(), forwarder=to_tail)
-    tail, tail_target = _node(tmp_path, executor, 3, _three_target_routing())
-    to_middle.tail, to_tail.tail = middle, tail
+    head, targets = _three_nodes(tmp_path, executor, to_middle, to_tail)
+    head_target, middle_target, tail_target = targets
 
     async def main():
-        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
-        try:
-            await head.write(_write(b"b" * 10, 500), memoryview(b"b" * 10))
-            raise AssertionError("the write should have failed")
-        except Fs3Error as error:
-            assert error.code == StatusCode.UNAVAILABLE
+        await _a_failed_update(head, 500)
         await head.write(_write(b"c" * 10, 0), memoryview(b"c" * 10))
         expected = b"c" * 10 + b"a" * 490 + b"b" * 10 + b"a" * 490
-        states = []
-        for target in (head_target, middle_target, tail_target):
-            meta = await target.get_meta(CHUNK)
-            buffer = bytearray(1000)
-            await target.read(CHUNK, 0, 1000, memoryview(buffer), relaxed=False)
-            states.append((meta.committed_version, meta.pending_version, bytes(buffer) == expected))
+        states = await _states((head_target, middle_target, tail_target), expected)
         assert states == [(3, 0, True)] * 3
         for target in (head_target, middle_target, tail_target):
             target.close()
@@ -240,26 +249,14 @@ def test_a_middle_target_with_its_own_lost_acknowledgement_follows_the_heads_ver
     not settle on its own (it would commit the update and store the head's chunk one version up)."""
     to_middle = DroppingForwarder(lose=set(), drop={3})
     to_tail = DroppingForwarder(lose={2, 3}, drop=set())
-    head, head_target = _node(tmp_path, executor, 1, _three_target_routing(), forwarder=to_middle)
-    middle, middle_target = _node(tmp_path, executor, 2, _three_target_routing(), forwarder=to_tail)
-    tail, tail_target = _node(tmp_path, executor, 3, _three_target_routing())
-    to_middle.tail, to_tail.tail = middle, tail
+    head, targets = _three_nodes(tmp_path, executor, to_middle, to_tail)
+    head_target, middle_target, tail_target = targets
 
     async def main():
-        await head.write(_write(b"a" * 1000, 0), memoryview(b"a" * 1000))
-        try:
-            await head.write(_write(b"b" * 10, 500), memoryview(b"b" * 10))
-            raise AssertionError("the write should have failed")
-        except Fs3Error as error:
-            assert error.code == StatusCode.UNAVAILABLE
+        await _a_failed_update(head, 500)
         await head.write(_write(b"c" * 10, 0), memoryview(b"c" * 10))
         expected = b"c" * 10 + b"a" * 990  # the head's chunk: its failed update replaced
-        states = []
-        for target in (head_target, middle_target, tail_target):
-            meta = await target.get_meta(CHUNK)
-            buffer = bytearray(1000)
-            await target.read(CHUNK, 0, 1000, memoryview(buffer), relaxed=False)
-            states.append((meta.committed_version, meta.pending_version, bytes(buffer) == expected))
+        states = await _states((head_target, middle_target, tail_target), expected)
         assert states == [(2, 0, True)] * 3
         assert to_tail.queries == 0
         for target in (head_target, middle_target, tail_target):
