@@ -15,9 +15,8 @@ from fs3.metrics import SHARED_MEMORY_BYTES, STORAGE_BYTES
 from fs3.net.methods import StorageMethod
 from fs3.net.server import RpcContext, RpcServer
 from fs3.net.shared_memory import SharedMemoryRegistry
-from fs3.storage.chunk_engine import ChunkId
 from fs3.storage.codec import (
-    chunk_meta_to_proto, read_request_from_proto, remove_request_from_proto, truncate_request_from_proto,
+    chunk_id_from_proto, chunk_meta_to_proto, read_request_from_proto, remove_request_from_proto, truncate_request_from_proto,
     write_request_from_proto,
 )
 from fs3.storage.node import StorageNode
@@ -84,7 +83,7 @@ def register_storage_service(server: RpcServer, node: StorageNode, target_admin:
         )
 
     async def query_chunk(request: storage_pb2.QueryChunkRequest, context: RpcContext):
-        meta = await node.query_chunk(request.chain_id, ChunkId(request.chunk.inode_id, request.chunk.chunk_index),
+        meta = await node.query_chunk(request.chain_id, chunk_id_from_proto(request.chunk),
                                       request.target_id)
         if meta is None:
             return storage_pb2.QueryChunkResponse(exists=False)
@@ -99,7 +98,7 @@ def register_storage_service(server: RpcServer, node: StorageNode, target_admin:
     async def dump_chunk_meta(request: storage_pb2.DumpChunkMetaRequest, context: RpcContext):
         target = node.dump_target(request.target_id)
         limit = min(request.limit or chunk_meta_page_max, chunk_meta_page_max)
-        after = ChunkId(request.after.inode_id, request.after.chunk_index) if request.HasField("after") else None
+        after = chunk_id_from_proto(request.after) if request.HasField("after") else None
         chunks = await target.list_chunks(after, limit + 1)
         return storage_pb2.DumpChunkMetaResponse(chunks=[chunk_meta_to_proto(meta) for meta in chunks[:limit]],
                                                  more=len(chunks) > limit)
@@ -109,7 +108,7 @@ def register_storage_service(server: RpcServer, node: StorageNode, target_admin:
     async def sync_chunk(request: storage_pb2.SyncChunkRequest, context: RpcContext):
         version = await receiver.sync_chunk(SyncChunk(
             chain_id=request.chain_id, chain_version=request.chain_version, target_id=request.target_id,
-            chunk_id=ChunkId(request.chunk.inode_id, request.chunk.chunk_index), remove=request.remove,
+            chunk_id=chunk_id_from_proto(request.chunk), remove=request.remove,
             committed_version=request.committed_version, length=request.length,
             payload_crc32c=request.payload_crc32c,
         ), context.payload)

@@ -15,7 +15,7 @@ from fs3.net.shared_memory.paths import SharedMemoryPaths
 from fs3.routing import RoutingInfo, TargetInfo
 from fs3.storage.chunk_engine import ChunkId, ChunkMeta
 from fs3.storage.codec import (
-    chunk_meta_from_proto, remove_request_to_proto, truncate_request_to_proto, write_request_to_proto,
+    chunk_id_to_proto, chunk_meta_from_proto, remove_request_to_proto, truncate_request_to_proto, write_request_to_proto,
 )
 from fs3.storage.requests import RemoveChunksRequest, TruncateChunkRequest, WriteRequest, WriteResult
 
@@ -56,8 +56,7 @@ class RpcForwarder:
         result = await self._client_of(successor).call(
             StorageMethod.QUERY_CHUNK,
             storage_pb2.QueryChunkRequest(chain_id=chain_id, target_id=successor.target_id,
-                                          chunk=storage_pb2.ChunkId(inode_id=chunk_id.inode_id,
-                                                                    chunk_index=chunk_id.chunk_index)),
+                                          chunk=chunk_id_to_proto(chunk_id)),
             storage_pb2.QueryChunkResponse, timeout_s=self.timeout_s,
         )
         return chunk_meta_from_proto(result.message.meta) if result.message.exists else None

@@ -40,7 +40,7 @@ from fs3.net.methods import StorageMethod
 from fs3.routing import LocalState, PublicState, RoutingInfo
 from fs3.storage.chunk_engine import ChunkId, ChunkMeta
 from fs3.storage.chunk_meta_dump import dump_all_chunk_meta
-from fs3.storage.codec import chunk_meta_from_proto
+from fs3.storage.codec import chunk_id_to_proto, chunk_meta_from_proto
 from fs3.storage.node import StorageNode
 from fs3.storage.target import StorageTarget
 from fs3.tasks import stop_tasks
@@ -251,7 +251,7 @@ class ResyncWorker:
     async def _send_remove(self, job: SyncJob, chunk_id: ChunkId) -> None:
         await self._call(job, StorageMethod.SYNC_CHUNK, storage_pb2.SyncChunkRequest(
             chain_id=job.chain_id, chain_version=job.chain_version, target_id=job.syncing_target_id,
-            chunk=storage_pb2.ChunkId(inode_id=chunk_id.inode_id, chunk_index=chunk_id.chunk_index), remove=True),
+            chunk=chunk_id_to_proto(chunk_id), remove=True),
             storage_pb2.SyncChunkResponse)
 
     async def _transfer(self, job: SyncJob, target: StorageTarget, chunk_id: ChunkId, stats: ResyncStats) -> None:
@@ -270,7 +270,7 @@ class ResyncWorker:
             assert count == meta.length, f"chunk {chunk_id}: read {count} of {meta.length} bytes"
             await self._call(job, StorageMethod.SYNC_CHUNK, storage_pb2.SyncChunkRequest(
                 chain_id=job.chain_id, chain_version=job.chain_version, target_id=job.syncing_target_id,
-                chunk=storage_pb2.ChunkId(inode_id=chunk_id.inode_id, chunk_index=chunk_id.chunk_index),
+                chunk=chunk_id_to_proto(chunk_id),
                 committed_version=meta.committed_version, length=meta.length, payload_crc32c=meta.crc32c),
                 storage_pb2.SyncChunkResponse, payload=[content] if meta.length else ())
             stats.transferred += 1
