@@ -114,6 +114,16 @@ def _appends_in_place(record: ChunkRecord | None, plan: _WritePlan, readers_past
     return plan.new_length <= Slot.decode(record.committed_slot).class_size
 
 
+def _count_down(counts: dict[int, int], key: int) -> int:
+    """Decrement a count kept in a dict (dropping it at 0); returns what is left."""
+    left = counts[key] - 1
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+    return left
+
+
 def _plan_truncate(record: ChunkRecord | None, length: int) -> _WritePlan:
     base_length = record.committed_length if (record and length > 0) else 0
     base_crc32c = record.committed_crc32c if (record and base_length) else 0
@@ -379,13 +389,20 @@ class ChunkEngine:
                 raise
             action()
 
-    def _preallocate_slot(self, slot: Slot) -> None:
-        """Allocate a slot's disk blocks. Raises OSError (also when its slot file cannot be opened)."""
+    @contextlib.contextmanager
+    def _held_slot_file(self, slot: Slot) -> Iterator[SlotFile]:
+        """A slot's file, held while in use. Raises OSError (not `_open_slot_file`'s typed errors:
+        the block operations below map them themselves)."""
         slot_file = self._files.acquire(self._slot_file_path(slot.class_bits, slot.file_index))
         try:
-            os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size)
+            yield slot_file
         finally:
             self._files.release(slot_file)
+
+    def _preallocate_slot(self, slot: Slot) -> None:
+        """Allocate a slot's disk blocks. Raises OSError (also when its slot file cannot be opened)."""
+        with self._held_slot_file(slot) as slot_file:
+            os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size)
 
     def _free(self, encoded: int) -> None:
         """A slot no committed metadata references any more: free it, or mark
@@ -417,11 +434,8 @@ class ChunkEngine:
     def _punch(self, slot: Slot, length: int) -> bool:
         """Punch `length` bytes from the start of `slot`; False (logged) if that failed. Never raises."""
         try:
-            slot_file = self._files.acquire(self._slot_file_path(slot.class_bits, slot.file_index))
-            try:
+            with self._held_slot_file(slot) as slot_file:
                 punch_hole(slot_file.buffered_fd, slot.offset, length)
-            finally:
-                self._files.release(slot_file)
         except OSError as error:
             if error.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS):
                 logger.warning("%s: the file system cannot punch holes (%s): freed slots keep their disk "
@@ -467,16 +481,9 @@ class ChunkEngine:
 
     def _end_read(self, encoded: int, past_end: bool) -> None:
         if past_end:
-            remaining = self._readers_past_end[encoded] - 1
-            if remaining:
-                self._readers_past_end[encoded] = remaining
-            else:
-                del self._readers_past_end[encoded]
-        count = self._readers[encoded] - 1
-        if count:
-            self._readers[encoded] = count
+            _count_down(self._readers_past_end, encoded)
+        if _count_down(self._readers, encoded):
             return
-        del self._readers[encoded]
         slot = Slot.decode(encoded)
         slot_class = self._classes[slot.class_bits]
         if slot_class.get_state(slot) == FREE_WHEN_UNREAD:
@@ -708,11 +715,8 @@ class ChunkEngine:
                     raise
             published = False
             try:
-                if in_place:
-                    crc32c = self._write_in_place(files[0], slot, plan, record.committed_crc32c, payload_crc32c)
-                else:
-                    crc32c = self._write_slot(files[0], slot, plan, files[1] if base_slot is not None else None,
-                                              base_slot, payload_crc32c)
+                crc32c = self._write_slot(files[0], slot, plan, files[1] if base_slot is not None else None,
+                                          base_slot, payload_crc32c, in_place=in_place)
                 new_record = self._next_record(chunk_id, record, commit, chain_version, version, slot.encode(),
                                                plan.new_length, crc32c)
                 with self._lock:
@@ -749,12 +753,14 @@ class ChunkEngine:
                                    pending_slot=slot, pending_length=length, pending_crc32c=crc32c)
 
     def _write_slot(self, slot_file: SlotFile, slot: Slot, plan: _WritePlan, base_file: SlotFile | None,
-                    base_slot: Slot | None, payload_crc32c: int | None) -> int:
-        """Write the new version's whole content into its slot; returns its CRC32C.
+                    base_slot: Slot | None, payload_crc32c: int | None, *, in_place: bool) -> int:
+        """Write the new version's whole content into its slot (`in_place`: only the bytes it adds
+        after the committed content, in the committed slot); returns its CRC32C.
 
         The payload's checksum (when given) is checked before a byte is written;
         when the payload is the whole new content that is the same pass."""
-        zero_copy = plan.base_length == 0 and plan.patch_offset == 0 and len(plan.patch) == plan.new_length
+        zero_copy = (not in_place and plan.base_length == 0 and plan.patch_offset == 0
+                     and len(plan.patch) == plan.new_length)
         if zero_copy and self.direct_io and not _is_aligned(plan.patch):
             zero_copy = False  # copy into an aligned pooled buffer so the write can still be direct
         try:
@@ -763,38 +769,34 @@ class ChunkEngine:
             else:
                 if payload_crc32c is not None:
                     _check_payload_crc32c(_crc32c(plan.patch), payload_crc32c)
-                crc32c = self._write_streamed(slot_file, slot.offset, plan, base_file,
-                                              base_slot.offset if base_slot else 0)
+                if in_place:
+                    crc32c = self._write_in_place(slot_file, slot.offset, plan)
+                else:
+                    crc32c = self._write_streamed(slot_file, slot.offset, plan, base_file,
+                                                  base_slot.offset if base_slot else 0)
             if self.config.data_fsync:
                 os.fdatasync(slot_file.buffered_fd)
         except OSError as error:
             raise disk_error(error, f"writing slot {slot}") from error
         return crc32c
 
-    def _write_in_place(self, slot_file: SlotFile, slot: Slot, plan: _WritePlan, committed_crc32c: int,
-                        payload_crc32c: int | None) -> int:
+    def _write_in_place(self, slot_file: SlotFile, base: int, plan: _WritePlan) -> int:
         """Write the bytes a version adds after the committed content (zeros for any gap, then
         the patch) into the committed slot; returns the new content's CRC32C, which continues
-        the committed one. A direct write starts at the block holding the committed end: that
-        block is read back first, so its committed bytes are written again unchanged."""
+        the committed one (the plan's base CRC). A direct write starts at the block holding the
+        committed end: that block is read back first, so its committed bytes are written again
+        unchanged."""
         committed_length = plan.base_length
         gap = plan.patch_offset - committed_length
-        crc32c = committed_crc32c
+        crc32c = plan.base_crc32c
         for start in range(0, gap, len(self._zeros)):
             crc32c = _crc32c(self._zeros[:min(len(self._zeros), gap - start)], crc32c)
-        if payload_crc32c is not None:  # a pass of its own: the content's CRC continues the committed one
-            _check_payload_crc32c(_crc32c(plan.patch), payload_crc32c)
         crc32c = _crc32c(plan.patch, crc32c)
-        try:
-            if (not gap and committed_length % DIRECT_IO_ALIGNMENT_BYTES == 0
-                    and (slot_file.direct_fd < 0 or _is_aligned(plan.patch))):
-                self._write_span(slot_file, slot.offset + committed_length, plan.patch)
-            else:
-                self._write_after_end(slot_file, slot.offset, plan)
-            if self.config.data_fsync:
-                os.fdatasync(slot_file.buffered_fd)
-        except OSError as error:
-            raise disk_error(error, f"appending to slot {slot}") from error
+        if (not gap and committed_length % DIRECT_IO_ALIGNMENT_BYTES == 0
+                and (slot_file.direct_fd < 0 or _is_aligned(plan.patch))):
+            self._write_span(slot_file, base + committed_length, plan.patch)
+        else:
+            self._write_after_end(slot_file, base, plan)
         return crc32c
 
     def _write_after_end(self, slot_file: SlotFile, base: int, plan: _WritePlan) -> None:
