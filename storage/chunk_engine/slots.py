@@ -186,16 +186,20 @@ class SlotClass:
             heapq.heappop(self._files_with_free)
         return Slot(self.class_bits, file_index, position - start), punched
 
+    def _position(self, slot: Slot) -> int:
+        """Index of a slot's state byte."""
+        return slot.file_index * self.slots_per_file + slot.slot_index
+
     def set_state(self, slot: Slot, state: int) -> None:
         assert state not in (FREE, PUNCHED), "use release()"
-        self.state[slot.file_index * self.slots_per_file + slot.slot_index] = state
+        self.state[self._position(slot)] = state
 
     def get_state(self, slot: Slot) -> int:
-        return self.state[slot.file_index * self.slots_per_file + slot.slot_index]
+        return self.state[self._position(slot)]
 
     def release(self, slot: Slot, *, punched: bool = False) -> None:
         """A slot is free again; `punched`: its blocks may be missing."""
-        position = slot.file_index * self.slots_per_file + slot.slot_index
+        position = self._position(slot)
         assert self.state[position] not in (FREE, PUNCHED), f"slot {slot} freed twice"
         if punched:
             self.state[position] = PUNCHED
@@ -209,7 +213,7 @@ class SlotClass:
 
     def mark_punched(self, slot: Slot) -> None:
         """A FREE slot whose disk blocks were just given back."""
-        position = slot.file_index * self.slots_per_file + slot.slot_index
+        position = self._position(slot)
         assert self.state[position] == FREE, f"slot {slot} punched while not free"
         self.state[position] = PUNCHED
         self.unpunched_free -= 1
