@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import heapq
 import os
+import re
 from typing import NamedTuple
 
 from .data_files import O_DIRECT
@@ -48,6 +49,7 @@ FREE = 0
 USED = 1  # referenced by metadata, or being written by a writer that owns it
 FREE_WHEN_UNREAD = 2  # no longer referenced, but a reader still reads it
 PUNCHED = 3  # free, its disk blocks possibly missing (a hole was punched, or not known since open)
+_FREE_RUN = re.compile(b"[" + bytes([FREE, PUNCHED]) + b"]+")  # a run of free state bytes
 
 
 def class_bits_for(length: int) -> int:
@@ -230,34 +232,25 @@ class SlotClass:
 
     def free_runs(self) -> list[tuple[int, int, int]]:
         """(file index, first slot, slot count) of every run of adjacent free slots (FREE or
-        PUNCHED) within one file, for giving all their blocks back at once."""
+        PUNCHED) within one file, for giving all their blocks back at once (found in C: this runs
+        over every slot at start-up)."""
         runs = []
         per_file = self.slots_per_file
-        state = self.state
         for file_index, count in enumerate(self.free_counts):
-            if not count:
-                continue
-            start, end = file_index * per_file, (file_index + 1) * per_file
-            position = start
-            while position < end:
-                if state[position] in (FREE, PUNCHED):
-                    first = position
-                    while position < end and state[position] in (FREE, PUNCHED):
-                        position += 1
-                    runs.append((file_index, first - start, position - first))
-                else:
-                    position += 1
+            if count:
+                start = file_index * per_file
+                runs.extend((file_index, run.start() - start, run.end() - run.start())
+                            for run in _FREE_RUN.finditer(self.state, start, start + per_file))
         return runs
 
     def mark_run_punched(self, file_index: int, first_slot: int, count: int) -> None:
         """The slots of a free run had their blocks given back."""
         start = file_index * self.slots_per_file + first_slot
-        for position in range(start, start + count):
-            assert self.state[position] in (FREE, PUNCHED), (
-                f"slot {file_index}/{position - file_index * self.slots_per_file} not free")
-            if self.state[position] == FREE:
-                self.state[position] = PUNCHED
-                self.unpunched_free -= 1
+        end = start + count
+        assert self.state.find(USED, start, end) < 0 and self.state.find(FREE_WHEN_UNREAD, start, end) < 0, (
+            f"slots {file_index}/{first_slot}+{count} not all free")
+        self.unpunched_free -= self.state.count(FREE, start, end)
+        self.state[start:end] = bytes([PUNCHED]) * count
 
     def used_count(self) -> int:
         return self.file_count * self.slots_per_file - sum(self.free_counts)
