@@ -137,6 +137,9 @@ class StorageServiceConfig:
     payload_buffer_count: int = 64
     chunk_size_bytes_max: int = 64 * MiB
     forward_timeout_s: float = 10.0
+    # the head asking its successor what it committed before it writes a chunk whose last forward failed;
+    # the chunk's lock is held meanwhile, so this is short (no answer: the write goes down as the whole chunk)
+    query_timeout_s: float = 1.0
     forward_retries_max: int = 20
     direct_io: bool = True
     # Chunk versions live in preallocated slot files of this size (per target and size class, fixed at creation).
@@ -165,6 +168,7 @@ class StorageServiceConfig:
     def check(self) -> None:
         assert self.io_threads > 0
         assert self.inflight_requests_max > 0
+        assert 0 < self.query_timeout_s <= self.forward_timeout_s
         assert MiB <= self.slot_file_bytes <= 4096 * MiB
         assert 0 <= self.chunk_records_cached_max <= 1 << 24
         assert 0 <= self.free_slot_bytes_kept <= 1 << 40

@@ -117,7 +117,8 @@ class RpcClient:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    async def _connect(self) -> _ClientConnection:
+    async def _connect(self, timeout_s: float | None = None) -> _ClientConnection:
+        """The open connection, else a new one (authenticated within `timeout_s`, the caller's bound)."""
         connection = self._connection
         if connection is not None and not connection.closed:
             return connection
@@ -138,7 +139,7 @@ class RpcClient:
             if self._token is not None:
                 try:
                     await self._send(protocol, CommonMethod.AUTHENTICATE, rpc_pb2.AuthenticateRequest(token=self._token),
-                                     rpc_pb2.AuthenticateResponse, (), None, None)
+                                     rpc_pb2.AuthenticateResponse, (), None, timeout_s)
                 except BaseException:
                     protocol.close()
                     raise
@@ -161,7 +162,7 @@ class RpcClient:
             Fs3Error: the peer's error, UNAVAILABLE if it cannot be reached or
             the connection drops, TIMEOUT past `timeout_s`.
         """
-        connection = await self._connect()
+        connection = await self._connect(timeout_s)
         return await self._send(connection, method_id, request, response_type, payload, into, timeout_s)
 
     async def _send(

@@ -24,10 +24,11 @@ __all__ = ["RpcForwarder"]
 
 class RpcForwarder:
     def __init__(self, clients: RpcClientPool, routing, timeout_s: float,
-                 shared_memory: SharedMemoryPaths | None = None) -> None:
+                 shared_memory: SharedMemoryPaths | None = None, *, query_timeout_s: float | None = None) -> None:
         self.clients = clients
         self._routing = routing  # () -> RoutingInfo
         self.timeout_s = timeout_s
+        self.query_timeout_s = timeout_s if query_timeout_s is None else query_timeout_s
         self.shared_memory = shared_memory
 
     async def forward_write(self, successor: TargetInfo, request: WriteRequest, payload: memoryview) -> WriteResult:
@@ -57,7 +58,7 @@ class RpcForwarder:
             StorageMethod.QUERY_CHUNK,
             storage_pb2.QueryChunkRequest(chain_id=chain_id, target_id=successor.target_id,
                                           chunk=chunk_id_to_proto(chunk_id)),
-            storage_pb2.QueryChunkResponse, timeout_s=self.timeout_s,
+            storage_pb2.QueryChunkResponse, timeout_s=self.query_timeout_s,
         )
         return chunk_meta_from_proto(result.message.meta) if result.message.exists else None
 
