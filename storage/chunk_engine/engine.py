@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
 import logging
 import mmap
 import os
@@ -186,6 +187,19 @@ class _ChunkLocks:
                     del self._locks[chunk_id]
 
 
+def _then_reclaims_space(method):
+    """Run an engine method that may free slots, then (its locks released) give back the blocks
+    of the free slots beyond each class's margin."""
+    @functools.wraps(method)
+    def run_then_reclaim(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            if self._classes_to_reclaim:
+                self._punch_free_slots_beyond_margin()
+    return run_then_reclaim
+
+
 class ChunkEngine:
     """Versioned chunk storage of one target folder.
 
@@ -221,6 +235,7 @@ class ChunkEngine:
         # encoded slot -> reads in flight of a pending version appended in place (past the committed end)
         self._readers_past_end: dict[int, int] = {}
         self._files = SlotFileCache(config.open_slot_files_max, self.direct_io)
+        self._classes_to_reclaim: set[int] = set()  # class bits: free slots beyond the margin, to punch
         try:
             # The layout is fixed when the target is created; a changed config applies to new targets.
             self.slot_file_bytes = self._store.setting(_SLOT_FILE_BYTES_SETTING, config.slot_file_bytes)
@@ -349,7 +364,7 @@ class ChunkEngine:
     # ----------------------------------------------------------------- slots
     # Called under self._lock.
 
-    def _allocate(self, length: int) -> Slot:
+    def _allocate(self, length: int) -> tuple[Slot, bool]:
         """The lowest free slot of the class that holds `length` bytes, now
         owned by the caller, with its disk blocks allocated; grows the class by
         one slot file if it is full. On a full disk, every free slot of every
@@ -368,16 +383,29 @@ class ChunkEngine:
             slot_class.add_file()
             taken = slot_class.take_slot()
             assert taken is not None and not taken[1]
-        slot, punched = taken
-        if punched:  # a hole (or not known since open): allocate its blocks now, where a full disk can be handled
+        return taken
+
+    def _give_blocks(self, slot_file: SlotFile, slot: Slot) -> None:
+        """Allocate the disk blocks of a slot that may be a hole (taken PUNCHED), before it is written, so a
+        full disk shows here and not halfway into the data. Runs outside the engine lock; on a full disk,
+        every free slot gives its blocks back (under the lock) and this is tried once more.
+        Raises Fs3Error (ENOSPC, EIO...)."""
+        def preallocate() -> None:
+            os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size)
+
+        try:
             try:
-                self._on_full_disk_retry(lambda: self._preallocate_slot(slot))
-            except BaseException as error:
-                slot_class.release(slot, punched=True)  # nobody owns it: free again, still maybe a hole
-                if isinstance(error, OSError):
-                    raise disk_error(error, f"allocating the blocks of slot {slot}") from error
-                raise
-        return slot
+                preallocate()
+            except OSError as error:
+                if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                with self._lock:
+                    punched_any = self._punch_every_free_slot()
+                if not punched_any:
+                    raise
+                preallocate()
+        except OSError as error:
+            raise disk_error(error, f"allocating the blocks of slot {slot}") from error
 
     def _on_full_disk_retry(self, action: Callable[[], None]) -> None:
         """Run `action`; if the disk is full, give back the blocks of every free slot and run it once
@@ -398,11 +426,6 @@ class ChunkEngine:
             yield slot_file
         finally:
             self._files.release(slot_file)
-
-    def _preallocate_slot(self, slot: Slot) -> None:
-        """Allocate a slot's disk blocks. Raises OSError (also when its slot file cannot be opened)."""
-        with self._held_slot_file(slot) as slot_file:
-            os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size)
 
     def _free(self, encoded: int) -> None:
         """A slot no committed metadata references any more: free it, or mark
@@ -435,7 +458,15 @@ class ChunkEngine:
         """Punch `length` bytes from the start of `slot`; False (logged) if that failed. Never raises."""
         try:
             with self._held_slot_file(slot) as slot_file:
-                punch_hole(slot_file.buffered_fd, slot.offset, length)
+                return self._punch_in(slot_file, slot, length)
+        except OSError as error:  # the slot file cannot be opened
+            logger.warning("%s: punching a hole at slot %s failed: %s", self.target_path, slot, error)
+            return False
+
+    def _punch_in(self, slot_file: SlotFile, slot: Slot, length: int) -> bool:
+        """`_punch` in a held slot file (may run outside the engine lock). Never raises."""
+        try:
+            punch_hole(slot_file.buffered_fd, slot.offset, length)
         except OSError as error:
             if error.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS):
                 logger.warning("%s: the file system cannot punch holes (%s): freed slots keep their disk "
@@ -447,22 +478,53 @@ class ChunkEngine:
         return True
 
     def _reclaim_space(self, slot_class: SlotClass) -> None:
-        """Punch holes into the highest FREE slots of a class while its FREE slots hold more than
-        `free_slot_bytes_kept`, so space freed in one class serves every class (and the disk).
+        """Note a class whose FREE slots may hold more than `free_slot_bytes_kept` (under the lock):
+        once the call's locks are released, its highest FREE slots give their blocks back
+        (`_punch_free_slots_beyond_margin`), so space freed in one class serves every class."""
+        if self._punch_holes and slot_class.unpunched_free << slot_class.class_bits > self.config.free_slot_bytes_kept:
+            self._classes_to_reclaim.add(slot_class.class_bits)
 
-        Only free slots (referenced by no metadata, read by nobody, owned by no writer) are
-        punched, under the engine lock, so no slot in use ever loses a block. Never raises: it
-        runs after metadata statements that already took effect; a failure only leaves space."""
-        kept_bytes = self.config.free_slot_bytes_kept
-        while self._punch_holes and slot_class.unpunched_free << slot_class.class_bits > kept_bytes:
+    def _punch_free_slots_beyond_margin(self) -> None:
+        """Punch holes into the highest FREE slots of the noted classes until each keeps only its
+        margin, one slot at a time: the slot is taken out of reach (PUNCHING) under the lock and
+        punched outside it (a punch waits for the direct I/O in flight on its slot file, which
+        must not stall the target's other calls), then freed again as PUNCHED. Only free slots
+        (referenced by no metadata, read by nobody, owned by no writer) are taken, so no slot in
+        use ever loses a block. Never raises: it runs after metadata statements that already
+        took effect; a failure only leaves space (a failed punch is not tried again now)."""
+        while True:
+            with self._lock:
+                slot, slot_file = self._take_slot_to_punch()
+            if slot is None:
+                return
+            punched = self._punch_holes and self._punch_in(slot_file, slot, slot.class_size)
+            with self._lock:
+                self._files.release(slot_file)
+                # PUNCHED whenever a punch was tried (a failed one may have punched part of it)
+                self._classes[slot.class_bits].finish_punch(slot, punched=True)
+                if not punched:
+                    self._classes_to_reclaim.discard(slot.class_bits)
+
+    def _take_slot_to_punch(self) -> tuple[Slot | None, SlotFile | None]:
+        """(under the lock) The highest FREE slot of a noted class beyond its margin, now PUNCHING,
+        and its slot file, held; (None, None) when there is none."""
+        while self._classes_to_reclaim and not self._closed:
+            class_bits = next(iter(self._classes_to_reclaim))
+            slot_class = self._classes[class_bits]
+            if not self._punch_holes or slot_class.unpunched_free << class_bits <= self.config.free_slot_bytes_kept:
+                self._classes_to_reclaim.discard(class_bits)
+                continue
             slot = slot_class.highest_unpunched_free()
             assert slot is not None, "free slots counted that do not exist"
-            punched = self._punch(slot, slot.class_size)
-            # a failed punch counts as done too (it is not tried again); the slot stays free either way,
-            # and a later allocation of a PUNCHED slot allocates its blocks
-            slot_class.mark_punched(slot)
-            if not punched:
-                return
+            try:
+                slot_file = self._files.acquire(self._slot_file_path(class_bits, slot.file_index))
+            except OSError as error:
+                logger.warning("%s: punching a hole at slot %s failed: %s", self.target_path, slot, error)
+                self._classes_to_reclaim.discard(class_bits)
+                continue
+            slot_class.start_punch(slot)
+            return slot, slot_file
+        return None, None
 
     def _free_obsolete(self, old: ChunkRecord | None, new: ChunkRecord | None) -> None:
         """Free the slots `old` referenced and `new` does not (after the
@@ -601,6 +663,7 @@ class ChunkEngine:
         return self._write_version(chunk_id, self.config.chunk_size_bytes_max, chain_version, commit=True,
                                    plan_for=lambda record: _plan_truncate(record, length))
 
+    @_then_reclaims_space
     def commit(self, chunk_id: ChunkId, version: int) -> ChunkMeta:
         """Make pending `version` the committed one (one metadata statement),
         then free the old committed slot. Idempotent if `version` is
@@ -638,6 +701,7 @@ class ChunkEngine:
                 self._free_obsolete(record, committed)
         return committed.to_meta()
 
+    @_then_reclaims_space
     def remove(self, chunk_id: ChunkId) -> bool:
         """Delete a chunk and free its slots; False if it did not exist."""
         with self._chunk_locks.hold(chunk_id):
@@ -674,6 +738,7 @@ class ChunkEngine:
             raise Fs3Error(StatusCode.OFFSET_OUT_OF_RANGE,
                            f"write of {length} bytes at {offset} beyond chunk size {chunk_size}")
 
+    @_then_reclaims_space
     def _write_version(self, chunk_id: ChunkId, chunk_size: int, chain_version: int, *, commit: bool,
                        plan_for: Callable[[ChunkRecord | None], _WritePlan], version: int = 0,
                        payload_crc32c: int | None = None) -> ChunkMeta:
@@ -696,12 +761,14 @@ class ChunkEngine:
                     version = (record.committed_version if record else 0) + 1
                 assert commit or version == (record.committed_version if record else 0) + 1
                 new_slot = None  # a slot this write owns until it is published
+                maybe_hole = False  # new_slot may lack disk blocks (until `_give_blocks`)
                 files: list[SlotFile] = []
                 try:
                     if in_place:
                         slot = Slot.decode(record.committed_slot)
                     else:
-                        slot = new_slot = self._allocate(plan.new_length)
+                        slot, maybe_hole = self._allocate(plan.new_length)
+                        new_slot = slot
                     files.append(self._open_slot_file(slot))
                     base_slot = None
                     if plan.base_length and not in_place:
@@ -711,10 +778,13 @@ class ChunkEngine:
                         # its lock, which we hold) free its committed slot.
                         files.append(self._open_slot_file(base_slot))
                 except BaseException:
-                    self._abandon(new_slot, files, reserved_bytes)
+                    self._abandon(new_slot, files, reserved_bytes, maybe_hole)
                     raise
             published = False
             try:
+                if maybe_hole:
+                    self._give_blocks(files[0], slot)
+                    maybe_hole = False
                 crc32c = self._write_slot(files[0], slot, plan, files[1] if base_slot is not None else None,
                                           base_slot, payload_crc32c, in_place=in_place)
                 new_record = self._next_record(chunk_id, record, commit, chain_version, version, slot.encode(),
@@ -730,15 +800,18 @@ class ChunkEngine:
             finally:
                 if not published:
                     with self._lock:
-                        self._abandon(new_slot, files, reserved_bytes)
+                        self._abandon(new_slot, files, reserved_bytes, maybe_hole)
         return new_record.to_meta()
 
-    def _abandon(self, slot: Slot | None, files: list[SlotFile], reserved_bytes: int) -> None:
+    def _abandon(self, slot: Slot | None, files: list[SlotFile], reserved_bytes: int, maybe_hole: bool) -> None:
         """Undo a write that was not published (under the lock): its slot was
-        never referenced, so it is free at once."""
+        never referenced, so it is free at once (still maybe a hole if it was one)."""
         self._reserved_bytes -= reserved_bytes
         if slot is not None:
-            self._free(slot.encode())
+            if maybe_hole:
+                self._classes[slot.class_bits].release(slot, punched=True)
+            else:
+                self._free(slot.encode())
         for slot_file in files:
             self._files.release(slot_file)
 
@@ -892,6 +965,7 @@ class ChunkEngine:
         """Bytes read into `into` (see `read_with_meta`)."""
         return self.read_with_meta(chunk_id, offset, length, into, relaxed=relaxed, committed=committed)[1]
 
+    @_then_reclaims_space
     def read_with_meta(self, chunk_id: ChunkId, offset: int, length: int, into: memoryview, *,
                        relaxed: bool = False, committed: bool = False) -> tuple[ChunkMeta | None, int]:
         """Read up to `length` bytes at `offset` of the committed content (the

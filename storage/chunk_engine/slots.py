@@ -24,6 +24,7 @@ from .types import SLOT_SIZE_MIN_BYTES
 
 __all__ = [
     "PUNCHED",
+    "PUNCHING",
     "SLOTS_DIRECTORY",
     "SLOT_CLASS_BITS_MIN",
     "Slot",
@@ -49,6 +50,7 @@ FREE = 0
 USED = 1  # referenced by metadata, or being written by a writer that owns it
 FREE_WHEN_UNREAD = 2  # no longer referenced, but a reader still reads it
 PUNCHED = 3  # free, its disk blocks possibly missing (a hole was punched, or not known since open)
+PUNCHING = 4  # free, but out of reach while its hole is punched (outside the engine lock); PUNCHED after
 _FREE_RUN = re.compile(b"[" + bytes([FREE, PUNCHED]) + b"]+")  # a run of free state bytes
 
 
@@ -125,7 +127,10 @@ class SlotClass:
         self.state = bytearray()
         self.free_counts: list[int] = []   # FREE and PUNCHED slots per file
         self.unpunched_free = 0            # FREE slots in all files
+        # files that may have free slots (a heap; `start_punch` can leave a file here with none, so
+        # `take_slot` drops such files when it meets them), and a flag per file: in the heap
         self._files_with_free: list[int] = []
+        self._listed = bytearray()
         self._free_bound = 0               # no FREE slot at or above this position
 
     @property
@@ -152,6 +157,7 @@ class SlotClass:
         self._free_bound = 0
         self._files_with_free = [index for index, count in enumerate(self.free_counts) if count]
         heapq.heapify(self._files_with_free)
+        self._listed = bytearray(1 if count else 0 for count in self.free_counts)
 
     def add_file(self) -> int:
         """A new, fully preallocated file: its slots are FREE."""
@@ -161,6 +167,7 @@ class SlotClass:
         self.unpunched_free += self.slots_per_file
         self._free_bound = len(self.state)
         heapq.heappush(self._files_with_free, file_index)
+        self._listed.append(1)
         return file_index
 
     def take(self) -> Slot | None:
@@ -171,6 +178,8 @@ class SlotClass:
 
     def take_slot(self) -> tuple[Slot, bool] | None:
         """(the lowest free slot, now USED; whether it was PUNCHED), or None if every file is full."""
+        while self._files_with_free and not self.free_counts[self._files_with_free[0]]:
+            self._listed[heapq.heappop(self._files_with_free)] = 0
         if not self._files_with_free:
             return None
         file_index = self._files_with_free[0]
@@ -186,6 +195,7 @@ class SlotClass:
         self.free_counts[file_index] -= 1
         if self.free_counts[file_index] == 0:
             heapq.heappop(self._files_with_free)
+            self._listed[file_index] = 0
         return Slot(self.class_bits, file_index, position - start), punched
 
     def _position(self, slot: Slot) -> int:
@@ -202,7 +212,11 @@ class SlotClass:
     def release(self, slot: Slot, *, punched: bool = False) -> None:
         """A slot is free again; `punched`: its blocks may be missing."""
         position = self._position(slot)
-        assert self.state[position] not in (FREE, PUNCHED), f"slot {slot} freed twice"
+        assert self.state[position] in (USED, FREE_WHEN_UNREAD), (
+            f"slot {slot} freed twice (or while its hole is punched): state {self.state[position]}")
+        self._make_free(slot, position, punched)
+
+    def _make_free(self, slot: Slot, position: int, punched: bool) -> None:
         if punched:
             self.state[position] = PUNCHED
         else:
@@ -210,15 +224,24 @@ class SlotClass:
             self.unpunched_free += 1
             self._free_bound = max(self._free_bound, position + 1)
         self.free_counts[slot.file_index] += 1
-        if self.free_counts[slot.file_index] == 1:
+        if not self._listed[slot.file_index]:
             heapq.heappush(self._files_with_free, slot.file_index)
+            self._listed[slot.file_index] = 1
 
-    def mark_punched(self, slot: Slot) -> None:
-        """A FREE slot whose disk blocks were just given back."""
+    def start_punch(self, slot: Slot) -> None:
+        """Take a FREE slot out of reach while its blocks are given back (`finish_punch` after)."""
         position = self._position(slot)
         assert self.state[position] == FREE, f"slot {slot} punched while not free"
-        self.state[position] = PUNCHED
+        self.state[position] = PUNCHING
         self.unpunched_free -= 1
+        self.free_counts[slot.file_index] -= 1
+
+    def finish_punch(self, slot: Slot, *, punched: bool) -> None:
+        """A slot taken out by `start_punch` is free again: PUNCHED if a hole may have been punched
+        (also when the punch failed), FREE if no punch was tried."""
+        position = self._position(slot)
+        assert self.state[position] == PUNCHING, f"slot {slot} was not being punched"
+        self._make_free(slot, position, punched)
 
     def highest_unpunched_free(self) -> Slot | None:
         """The last FREE slot (allocation takes the lowest ones: the highest are reused last).

@@ -56,12 +56,39 @@ def test_slot_class_prefers_free_slots_over_holes():
     assert slot_class.unpunched_free == 4
     highest = slot_class.highest_unpunched_free()
     assert highest == slots[3]
-    slot_class.mark_punched(slots[0])  # a hole at the lowest position
+    slot_class.start_punch(slots[0])  # a hole at the lowest position
+    slot_class.finish_punch(slots[0], punched=True)
     assert slot_class.unpunched_free == 3 and slot_class.used_count() == 0
     assert [slot_class.take() for _ in range(3)] == slots[1:]  # the slots with blocks first
     assert slot_class.take() == slots[0] and slot_class.unpunched_free == 0 and slot_class.take() is None
     with pytest.raises(AssertionError):
-        slot_class.mark_punched(slots[0])  # only a free slot can be punched
+        slot_class.start_punch(slots[0])  # only a free slot can be punched
+
+
+def test_a_slot_being_punched_is_out_of_reach():
+    """While its hole is punched (outside the engine lock) a slot is neither free nor taken; a file
+    whose free slots are all being punched is passed over, and listed again once one is free."""
+    slot_class = SlotClass(16, 2)
+    slot_class.add_file()
+    slot_class.add_file()
+    first_file = [slot_class.take() for _ in range(2)]
+    for slot in first_file:
+        slot_class.release(slot)
+    for slot in first_file:
+        slot_class.start_punch(slot)
+    assert slot_class.unpunched_free == 2 and slot_class.used_count() == 2  # the second file's two
+    assert slot_class.take_slot() == (Slot(16, 1, 0), False)
+    assert slot_class.free_runs() == [(1, 1, 1)]  # slots being punched are not free runs
+    with pytest.raises(AssertionError):
+        slot_class.release(first_file[0])  # only finish_punch ends a punch
+    slot_class.finish_punch(first_file[1], punched=True)
+    slot_class.finish_punch(first_file[0], punched=False)  # no punch was tried: its blocks are there
+    assert slot_class.take_slot() == (first_file[0], False)
+    assert slot_class.take_slot() == (first_file[1], True)
+    assert slot_class.take_slot() == (Slot(16, 1, 1), False)
+    assert slot_class.take_slot() is None and slot_class.used_count() == 4
+    with pytest.raises(AssertionError):
+        slot_class.finish_punch(first_file[0], punched=True)  # not being punched
 
 
 @pytest.mark.parametrize("length", [5000, MIB])

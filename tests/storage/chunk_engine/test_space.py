@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import os
 import sqlite3
+import threading
 
 import pytest
 
@@ -297,3 +298,91 @@ def test_a_slot_whose_preallocation_fails_is_free_again(tmp_path, monkeypatch):
         assert used_slots(engine) == 1  # the slot taken for the failed write is free again
         engine.write_committed(ChunkId(1, 1), 0, b"b" * 100, chunk_size=MIB, chain_version=1)
         assert read_all(engine, ChunkId(1, 1)) == b"b" * 100 and used_slots(engine) == 2
+
+
+def _blocking(monkeypatch, owner, name: str):
+    """Replace `owner.name` by a version whose first call blocks until released: (entered, release)."""
+    real = getattr(owner, name)
+    entered, release = threading.Event(), threading.Event()
+
+    def blocking(*args, **kwargs):
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(30), "never released"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, blocking)
+    return entered, release
+
+
+def _finishes_while_blocked(calls) -> None:
+    """Run `calls` in a thread; it must be done within 10 s (not stuck behind the engine lock)."""
+    failures = []
+
+    def run() -> None:
+        try:
+            calls()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "the call waited behind the blocked one"
+    assert not failures, failures
+
+
+def test_a_hole_is_punched_outside_the_engine_lock(tmp_path, monkeypatch):
+    """A punch waits for the direct I/O in flight on its slot file: the target's other calls must
+    not wait behind it, and the slot being punched is handed to no writer meanwhile."""
+    from fs3.storage.chunk_engine import engine as engine_module
+
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB, free_slot_bytes_kept=0)
+    with ChunkEngine(target, config=config) as engine:
+        for index in range(2):
+            engine.write_committed(ChunkId(1, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
+        removed_slot = engine._store.get(ChunkId(1, 0)).committed_slot
+        entered, release = _blocking(monkeypatch, engine_module, "punch_hole")
+        remover = threading.Thread(target=engine.remove, args=(ChunkId(1, 0),))
+        remover.start()
+        try:
+            assert entered.wait(10), "no punch"
+            # meanwhile: reads and writes of other chunks of the target go on
+            _finishes_while_blocked(lambda: (
+                read_all(engine, ChunkId(1, 1)),
+                engine.write_committed(ChunkId(1, 2), 0, pattern(BLOCK, 2), chunk_size=MIB, chain_version=1)))
+            assert read_all(engine, ChunkId(1, 1)) == pattern(BLOCK, 1)
+            # the highest free slot is being punched; the new chunk took the lowest (the removed one's)
+            assert engine._store.get(ChunkId(1, 2)).committed_slot == removed_slot
+            assert used_slots(engine) == 3  # two live chunks and the slot being punched
+        finally:
+            release.set()
+            remover.join(10)
+        assert not remover.is_alive()
+        assert used_slots(engine) == 2
+        assert read_all(engine, ChunkId(1, 2)) == pattern(BLOCK, 2)
+        assert allocated_bytes(target) <= 2 * BLOCK  # every free slot is a hole
+
+
+def test_a_punched_slot_gets_its_blocks_outside_the_engine_lock(tmp_path, monkeypatch):
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB)
+    with ChunkEngine(target, config=config) as engine:
+        engine.write_committed(ChunkId(1, 0), 0, pattern(BLOCK, 0), chunk_size=MIB, chain_version=1)
+    with ChunkEngine(target, config=config) as engine:  # reopened: its free slots are holes
+        entered, release = _blocking(monkeypatch, os, "posix_fallocate")
+        writer = threading.Thread(target=engine.write_committed, args=(ChunkId(1, 1), 0, pattern(BLOCK, 1)),
+                                  kwargs={"chunk_size": MIB, "chain_version": 1})
+        writer.start()
+        try:
+            assert entered.wait(10), "no preallocation"
+            _finishes_while_blocked(lambda: read_all(engine, ChunkId(1, 0)))
+            assert read_all(engine, ChunkId(1, 0)) == pattern(BLOCK, 0)
+            assert engine.get_meta(ChunkId(1, 1)) is None  # not published before its data is written
+        finally:
+            release.set()
+            writer.join(10)
+        assert not writer.is_alive()
+        assert read_all(engine, ChunkId(1, 1)) == pattern(BLOCK, 1)
+        assert allocated_bytes(target) >= 2 * BLOCK
