@@ -122,7 +122,8 @@ class StorageServer:
         node = StorageNode(
             self.config.node_id, self.targets, self.agent.current_routing, self.agent.refresh_routing,
             RpcForwarder(self.clients, self.agent.current_routing, self.config.forward_timeout_s,
-                         self.forward_shared_memory, query_timeout_s=self.config.query_timeout_s),
+                         self.forward_shared_memory, query_timeout_s=min(self.config.query_timeout_s,
+                                                                     self.config.forward_timeout_s)),
             chunk_size_bytes_max=self.config.chunk_size_bytes_max,
             forward_retries_max=self.config.forward_retries_max,
             lease=HeartbeatLease(lambda: agent.last_heartbeat_ok, lambda: agent.heartbeat_timeout_s),

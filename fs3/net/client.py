@@ -162,8 +162,20 @@ class RpcClient:
             Fs3Error: the peer's error, UNAVAILABLE if it cannot be reached or
             the connection drops, TIMEOUT past `timeout_s`.
         """
-        connection = await self._connect(timeout_s)
-        return await self._send(connection, method_id, request, response_type, payload, into, timeout_s)
+        timeout = self.config.call_timeout_s if timeout_s is None else timeout_s
+        connection = self._connection
+        if connection is None or connection.closed:
+            # one bound for the whole call: waiting for another caller's connect, connecting, authenticating
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            try:
+                async with asyncio.timeout(timeout):
+                    connection = await self._connect(timeout)
+            except TimeoutError:
+                raise Fs3Error(StatusCode.TIMEOUT, f"call {method_id} to {self.address} timed out after "
+                                                   f"{timeout}s (connecting)") from None
+            timeout = max(0.0, deadline - loop.time())
+        return await self._send(connection, method_id, request, response_type, payload, into, timeout)
 
     async def _send(
         self, connection: _ClientConnection, method_id: int, request: Message, response_type: type[Message],

@@ -188,14 +188,15 @@ class _ChunkLocks:
 
 
 def _then_reclaims_space(method):
-    """Run an engine method that may free slots, then (its locks released) give back the blocks
-    of the free slots beyond each class's margin."""
+    """Run an engine method that may free slots; if it freed slots beyond a class's margin, give
+    their blocks back once its locks are released (calls that freed nothing never wait for it)."""
     @functools.wraps(method)
     def run_then_reclaim(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         finally:
-            if self._classes_to_reclaim:
+            if getattr(self._this_thread, "freed_beyond_margin", False):
+                self._this_thread.freed_beyond_margin = False
                 self._punch_free_slots_beyond_margin()
     return run_then_reclaim
 
@@ -236,6 +237,7 @@ class ChunkEngine:
         self._readers_past_end: dict[int, int] = {}
         self._files = SlotFileCache(config.open_slot_files_max, self.direct_io)
         self._classes_to_reclaim: set[int] = set()  # class bits: free slots beyond the margin, to punch
+        self._this_thread = threading.local()  # freed_beyond_margin: this thread's call owes punching
         try:
             # The layout is fixed when the target is created; a changed config applies to new targets.
             self.slot_file_bytes = self._store.setting(_SLOT_FILE_BYTES_SETTING, config.slot_file_bytes)
@@ -365,10 +367,11 @@ class ChunkEngine:
     # Called under self._lock.
 
     def _allocate(self, length: int) -> tuple[Slot, bool]:
-        """The lowest free slot of the class that holds `length` bytes, now
-        owned by the caller, with its disk blocks allocated; grows the class by
-        one slot file if it is full. On a full disk, every free slot of every
-        class gives its blocks back first, and the allocation is tried once more."""
+        """(the lowest free slot of the class that holds `length` bytes, now
+        owned by the caller; whether it may be a hole: then the caller gives it
+        its blocks with `_give_blocks` before writing). Grows the class by one
+        slot file if it is full; on a full disk, every free slot of every class
+        gives its blocks back first, and the file creation is tried once more."""
         class_bits = class_bits_for(length)
         slot_class = self._classes.get(class_bits)
         if slot_class is None:
@@ -483,10 +486,12 @@ class ChunkEngine:
         (`_punch_free_slots_beyond_margin`), so space freed in one class serves every class."""
         if self._punch_holes and slot_class.unpunched_free << slot_class.class_bits > self.config.free_slot_bytes_kept:
             self._classes_to_reclaim.add(slot_class.class_bits)
+            self._this_thread.freed_beyond_margin = True
 
     def _punch_free_slots_beyond_margin(self) -> None:
         """Punch holes into the highest FREE slots of the noted classes until each keeps only its
-        margin, one slot at a time: the slot is taken out of reach (PUNCHING) under the lock and
+        margin (run by the calls that freed slots beyond it; concurrent ones share the work), one
+        slot at a time: the slot is taken out of reach (PUNCHING) under the lock and
         punched outside it (a punch waits for the direct I/O in flight on its slot file, which
         must not stall the target's other calls), then freed again as PUNCHED. Only free slots
         (referenced by no metadata, read by nobody, owned by no writer) are taken, so no slot in
@@ -497,13 +502,16 @@ class ChunkEngine:
                 slot, slot_file = self._take_slot_to_punch()
             if slot is None:
                 return
-            punched = self._punch_holes and self._punch_in(slot_file, slot, slot.class_size)
-            with self._lock:
-                self._files.release(slot_file)
-                # PUNCHED whenever a punch was tried (a failed one may have punched part of it)
-                self._classes[slot.class_bits].finish_punch(slot, punched=True)
-                if not punched:
-                    self._classes_to_reclaim.discard(slot.class_bits)
+            punched = False
+            try:
+                punched = self._punch_holes and self._punch_in(slot_file, slot, slot.class_size)
+            finally:
+                with self._lock:
+                    self._files.release(slot_file)
+                    # PUNCHED whenever a punch may have been tried (a failed one may have punched part)
+                    self._classes[slot.class_bits].finish_punch(slot, punched=True)
+                    if not punched:
+                        self._classes_to_reclaim.discard(slot.class_bits)
 
     def _take_slot_to_punch(self) -> tuple[Slot | None, SlotFile | None]:
         """(under the lock) The highest FREE slot of a noted class beyond its margin, now PUNCHING,

@@ -365,6 +365,88 @@ def test_a_hole_is_punched_outside_the_engine_lock(tmp_path, monkeypatch):
         assert allocated_bytes(target) <= 2 * BLOCK  # every free slot is a hole
 
 
+def test_only_the_calls_that_freed_slots_punch_them(tmp_path, monkeypatch):
+    """Reads (and writes that free nothing) never wait for punches a remove owes."""
+    from fs3.storage.chunk_engine import engine as engine_module
+
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB, free_slot_bytes_kept=0)
+    with ChunkEngine(target, config=config) as engine:
+        for index in range(2):
+            engine.write_committed(ChunkId(1, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
+        entered, release = _blocking(monkeypatch, engine_module, "punch_hole")
+        punchers = []
+        blocking_punch = engine_module.punch_hole
+
+        def recording_punch(*args):
+            punchers.append(threading.current_thread().name)
+            return blocking_punch(*args)
+
+        monkeypatch.setattr(engine_module, "punch_hole", recording_punch)
+        remover = threading.Thread(target=engine.remove, args=(ChunkId(1, 0),), name="remover")
+        remover.start()
+        try:
+            assert entered.wait(10), "no punch"
+            for _ in range(20):
+                _finishes_while_blocked(lambda: read_all(engine, ChunkId(1, 1)))
+        finally:
+            release.set()
+            remover.join(10)
+        assert not remover.is_alive()
+        assert punchers == ["remover"] * 15  # the 14 never used slots and the removed chunk's
+
+
+def test_a_slot_being_punched_is_given_to_no_writer(tmp_path, monkeypatch):
+    from fs3.storage.chunk_engine import engine as engine_module
+
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB, free_slot_bytes_kept=0)
+    with ChunkEngine(target, config=config) as engine:
+        for index in range(16):  # a full file of 64 KiB slots
+            engine.write_committed(ChunkId(1, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
+        assert len(slot_files(target)) == 1
+        entered, release = _blocking(monkeypatch, engine_module, "punch_hole")
+        remover = threading.Thread(target=engine.remove, args=(ChunkId(1, 3),))
+        remover.start()
+        try:
+            assert entered.wait(10), "no punch"  # the file's only free slot is being punched
+            _finishes_while_blocked(lambda: engine.write_committed(ChunkId(2, 0), 0, pattern(BLOCK, 99),
+                                                                   chunk_size=MIB, chain_version=1))
+            assert len(slot_files(target)) == 2  # the write took a slot of a new file
+        finally:
+            release.set()
+            remover.join(10)
+        assert not remover.is_alive()
+        assert used_slots(engine) == 16
+        assert read_all(engine, ChunkId(2, 0)) == pattern(BLOCK, 99)
+        engine.write_committed(ChunkId(2, 1), 0, pattern(BLOCK, 98), chunk_size=MIB, chain_version=1)
+        assert read_all(engine, ChunkId(2, 1)) == pattern(BLOCK, 98)
+
+
+def test_a_failed_preallocation_leaves_the_slot_a_free_hole(tmp_path, monkeypatch):
+    target = str(tmp_path / "target")
+    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB)
+    with ChunkEngine(target, config=config) as engine:
+        engine.write_committed(ChunkId(1, 0), 0, pattern(BLOCK, 0), chunk_size=MIB, chain_version=1)
+    with ChunkEngine(target, config=config) as engine:  # reopened: its free slots are holes
+        real_fallocate = os.posix_fallocate
+        calls = []
+
+        def fallocate_fails(fd, offset, length):
+            calls.append(offset)
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        monkeypatch.setattr(os, "posix_fallocate", fallocate_fails)
+        with pytest.raises(Fs3Error) as caught:
+            engine.write_committed(ChunkId(1, 1), 0, pattern(BLOCK, 1), chunk_size=MIB, chain_version=1)
+        assert caught.value.code == errno.EIO and len(calls) == 1
+        assert engine.get_meta(ChunkId(1, 1)) is None and used_slots(engine) == 1
+        monkeypatch.setattr(os, "posix_fallocate", lambda *args: (calls.append(args[1]), real_fallocate(*args))[1])
+        engine.write_committed(ChunkId(1, 1), 0, pattern(BLOCK, 1), chunk_size=MIB, chain_version=1)
+        assert calls[1] == calls[0]  # the same slot, still known as a possible hole, preallocated again
+        assert read_all(engine, ChunkId(1, 1)) == pattern(BLOCK, 1) and used_slots(engine) == 2
+
+
 def test_a_punched_slot_gets_its_blocks_outside_the_engine_lock(tmp_path, monkeypatch):
     target = str(tmp_path / "target")
     config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB)
@@ -385,4 +467,3 @@ def test_a_punched_slot_gets_its_blocks_outside_the_engine_lock(tmp_path, monkey
             writer.join(10)
         assert not writer.is_alive()
         assert read_all(engine, ChunkId(1, 1)) == pattern(BLOCK, 1)
-        assert allocated_bytes(target) >= 2 * BLOCK
