@@ -173,7 +173,7 @@ async def _alternating_rounds(mgmtd_address: str, token: str, folder: str, size_
 def run_native_benchmark(
     *, size_mib: int = 1024, block_kib: int = 1024, depth: int = 16, replication: int = 1,
     work_dir: str | None = None, storage_services: int = 1, targets_per_storage: int = 4, cpu_latency_us: int = -1,
-    tcp_only: bool = False, rounds: int = 3,
+    tcp_only: bool = False, rounds: int = 5,
 ) -> dict:
     """Run the whole benchmark; returns a report dict (see format_report).
 

@@ -477,7 +477,7 @@ def bench(
                                  "included (-1: leave the system's idle states)")] = -1,
     tcp: Annotated[bool, typer.Option("--tcp", help="keep payloads in TCP frames instead of the same-host "
                                                     "shared memory (as between hosts without RDMA)")] = False,
-    rounds: Annotated[int, typer.Option(help="alternating disk/fs3 rounds; the report gives medians")] = 3,
+    rounds: Annotated[int, typer.Option(help="alternating disk/fs3 rounds; the report gives medians")] = 5,
     as_json: JsonOption = False,
 ) -> None:
     """Start a scratch cluster, write then read a file; compare with the local disk (O_DIRECT)."""
