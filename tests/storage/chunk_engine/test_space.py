@@ -9,6 +9,7 @@ exact so writes work again once space is freed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import os
@@ -315,6 +316,21 @@ def _blocking(monkeypatch, owner, name: str):
     return entered, release
 
 
+@contextlib.contextmanager
+def _call_blocked_in(call, entered: threading.Event, release: threading.Event, what: str):
+    """Run `call` in a thread named "blocked" until it enters the blocking step; the body runs
+    meanwhile; then the step is released and the call must finish."""
+    thread = threading.Thread(target=call, name="blocked")
+    thread.start()
+    try:
+        assert entered.wait(10), f"no {what}"
+        yield
+    finally:
+        release.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
 def _finishes_while_blocked(calls) -> None:
     """Run `calls` in a thread; it must be done within 10 s (not stuck behind the engine lock)."""
     failures = []
@@ -344,10 +360,7 @@ def test_a_hole_is_punched_outside_the_engine_lock(tmp_path, monkeypatch):
             engine.write_committed(ChunkId(1, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
         removed_slot = engine._store.get(ChunkId(1, 0)).committed_slot
         entered, release = _blocking(monkeypatch, engine_module, "punch_hole")
-        remover = threading.Thread(target=engine.remove, args=(ChunkId(1, 0),))
-        remover.start()
-        try:
-            assert entered.wait(10), "no punch"
+        with _call_blocked_in(lambda: engine.remove(ChunkId(1, 0)), entered, release, "punch"):
             # meanwhile: reads and writes of other chunks of the target go on
             _finishes_while_blocked(lambda: (
                 read_all(engine, ChunkId(1, 1)),
@@ -356,10 +369,6 @@ def test_a_hole_is_punched_outside_the_engine_lock(tmp_path, monkeypatch):
             # the highest free slot is being punched; the new chunk took the lowest (the removed one's)
             assert engine._store.get(ChunkId(1, 2)).committed_slot == removed_slot
             assert used_slots(engine) == 3  # two live chunks and the slot being punched
-        finally:
-            release.set()
-            remover.join(10)
-        assert not remover.is_alive()
         assert used_slots(engine) == 2
         assert read_all(engine, ChunkId(1, 2)) == pattern(BLOCK, 2)
         assert allocated_bytes(target) <= 2 * BLOCK  # every free slot is a hole
@@ -383,17 +392,10 @@ def test_only_the_calls_that_freed_slots_punch_them(tmp_path, monkeypatch):
             return blocking_punch(*args)
 
         monkeypatch.setattr(engine_module, "punch_hole", recording_punch)
-        remover = threading.Thread(target=engine.remove, args=(ChunkId(1, 0),), name="remover")
-        remover.start()
-        try:
-            assert entered.wait(10), "no punch"
+        with _call_blocked_in(lambda: engine.remove(ChunkId(1, 0)), entered, release, "punch"):
             for _ in range(20):
                 _finishes_while_blocked(lambda: read_all(engine, ChunkId(1, 1)))
-        finally:
-            release.set()
-            remover.join(10)
-        assert not remover.is_alive()
-        assert punchers == ["remover"] * 15  # the 14 never used slots and the removed chunk's
+        assert punchers == ["blocked"] * 15  # the 14 never used slots and the removed chunk's
 
 
 def test_a_slot_being_punched_is_given_to_no_writer(tmp_path, monkeypatch):
@@ -406,29 +408,30 @@ def test_a_slot_being_punched_is_given_to_no_writer(tmp_path, monkeypatch):
             engine.write_committed(ChunkId(1, index), 0, pattern(BLOCK, index), chunk_size=MIB, chain_version=1)
         assert len(slot_files(target)) == 1
         entered, release = _blocking(monkeypatch, engine_module, "punch_hole")
-        remover = threading.Thread(target=engine.remove, args=(ChunkId(1, 3),))
-        remover.start()
-        try:
-            assert entered.wait(10), "no punch"  # the file's only free slot is being punched
+        # the file's only free slot is being punched
+        with _call_blocked_in(lambda: engine.remove(ChunkId(1, 3)), entered, release, "punch"):
             _finishes_while_blocked(lambda: engine.write_committed(ChunkId(2, 0), 0, pattern(BLOCK, 99),
                                                                    chunk_size=MIB, chain_version=1))
             assert len(slot_files(target)) == 2  # the write took a slot of a new file
-        finally:
-            release.set()
-            remover.join(10)
-        assert not remover.is_alive()
         assert used_slots(engine) == 16
         assert read_all(engine, ChunkId(2, 0)) == pattern(BLOCK, 99)
         engine.write_committed(ChunkId(2, 1), 0, pattern(BLOCK, 98), chunk_size=MIB, chain_version=1)
         assert read_all(engine, ChunkId(2, 1)) == pattern(BLOCK, 98)
 
 
-def test_a_failed_preallocation_leaves_the_slot_a_free_hole(tmp_path, monkeypatch):
+@contextlib.contextmanager
+def _reopened_with_free_holes(tmp_path):
+    """A target holding chunk 1/0 (pattern(BLOCK, 0)), reopened: its free slots are holes."""
     target = str(tmp_path / "target")
     config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB)
     with ChunkEngine(target, config=config) as engine:
         engine.write_committed(ChunkId(1, 0), 0, pattern(BLOCK, 0), chunk_size=MIB, chain_version=1)
-    with ChunkEngine(target, config=config) as engine:  # reopened: its free slots are holes
+    with ChunkEngine(target, config=config) as engine:
+        yield engine
+
+
+def test_a_failed_preallocation_leaves_the_slot_a_free_hole(tmp_path, monkeypatch):
+    with _reopened_with_free_holes(tmp_path) as engine:
         real_fallocate = os.posix_fallocate
         calls = []
 
@@ -448,22 +451,12 @@ def test_a_failed_preallocation_leaves_the_slot_a_free_hole(tmp_path, monkeypatc
 
 
 def test_a_punched_slot_gets_its_blocks_outside_the_engine_lock(tmp_path, monkeypatch):
-    target = str(tmp_path / "target")
-    config = ChunkEngineConfig(chunk_size_bytes_max=MIB, slot_file_bytes=MIB)
-    with ChunkEngine(target, config=config) as engine:
-        engine.write_committed(ChunkId(1, 0), 0, pattern(BLOCK, 0), chunk_size=MIB, chain_version=1)
-    with ChunkEngine(target, config=config) as engine:  # reopened: its free slots are holes
+    with _reopened_with_free_holes(tmp_path) as engine:
         entered, release = _blocking(monkeypatch, os, "posix_fallocate")
-        writer = threading.Thread(target=engine.write_committed, args=(ChunkId(1, 1), 0, pattern(BLOCK, 1)),
-                                  kwargs={"chunk_size": MIB, "chain_version": 1})
-        writer.start()
-        try:
-            assert entered.wait(10), "no preallocation"
+        write = lambda: engine.write_committed(ChunkId(1, 1), 0, pattern(BLOCK, 1), chunk_size=MIB,  # noqa: E731
+                                               chain_version=1)
+        with _call_blocked_in(write, entered, release, "preallocation"):
             _finishes_while_blocked(lambda: read_all(engine, ChunkId(1, 0)))
             assert read_all(engine, ChunkId(1, 0)) == pattern(BLOCK, 0)
             assert engine.get_meta(ChunkId(1, 1)) is None  # not published before its data is written
-        finally:
-            release.set()
-            writer.join(10)
-        assert not writer.is_alive()
         assert read_all(engine, ChunkId(1, 1)) == pattern(BLOCK, 1)
