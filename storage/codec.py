@@ -6,8 +6,8 @@ from fs3._proto import storage_pb2
 from fs3.storage.chunk_engine import ChunkId, ChunkMeta
 from fs3.storage.requests import ReadRequest, RemoveChunksRequest, TruncateChunkRequest, WriteRequest
 
-__all__ = ["chunk_id_to_proto", "chunk_id_from_proto", "write_request_from_proto", "write_request_to_proto", "read_request_from_proto", "chunk_meta_to_proto",
-           "chunk_meta_from_proto",
+__all__ = ["chunk_id_to_proto", "chunk_id_from_proto", "write_request_from_proto", "write_request_to_proto",
+           "read_request_from_proto", "chunk_meta_to_proto", "chunk_meta_from_proto",
            "remove_request_from_proto", "remove_request_to_proto", "truncate_request_from_proto",
            "truncate_request_to_proto"]
 

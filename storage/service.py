@@ -16,8 +16,8 @@ from fs3.net.methods import StorageMethod
 from fs3.net.server import RpcContext, RpcServer
 from fs3.net.shared_memory import SharedMemoryRegistry
 from fs3.storage.codec import (
-    chunk_id_from_proto, chunk_meta_to_proto, read_request_from_proto, remove_request_from_proto, truncate_request_from_proto,
-    write_request_from_proto,
+    chunk_id_from_proto, chunk_meta_to_proto, read_request_from_proto, remove_request_from_proto,
+    truncate_request_from_proto, write_request_from_proto,
 )
 from fs3.storage.node import StorageNode
 from fs3.storage.replication.resync import SyncChunk, SyncReceiver

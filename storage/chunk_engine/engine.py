@@ -393,30 +393,27 @@ class ChunkEngine:
         full disk shows here and not halfway into the data. Runs outside the engine lock; on a full disk,
         every free slot gives its blocks back (under the lock) and this is tried once more.
         Raises Fs3Error (ENOSPC, EIO...)."""
-        def preallocate() -> None:
-            os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size)
-
         try:
-            try:
-                preallocate()
-            except OSError as error:
-                if error.errno not in (errno.ENOSPC, errno.EDQUOT):
-                    raise
-                with self._lock:
-                    punched_any = self._punch_every_free_slot()
-                if not punched_any:
-                    raise
-                preallocate()
+            self._on_full_disk_retry(lambda: os.posix_fallocate(slot_file.buffered_fd, slot.offset, slot.class_size),
+                                     lock_held=False)
         except OSError as error:
             raise disk_error(error, f"allocating the blocks of slot {slot}") from error
 
-    def _on_full_disk_retry(self, action: Callable[[], None]) -> None:
-        """Run `action`; if the disk is full, give back the blocks of every free slot and run it once
-        more (free slots kept in one class must not starve another). Raises OSError."""
+    def _on_full_disk_retry(self, action: Callable[[], None], *, lock_held: bool = True) -> None:
+        """Run `action`; if the disk is full, give back the blocks of every free slot (under the engine
+        lock, taken here unless `lock_held`) and run it once more (free slots kept in one class must
+        not starve another). Raises OSError."""
         try:
             action()
         except OSError as error:
-            if error.errno not in (errno.ENOSPC, errno.EDQUOT) or not self._punch_every_free_slot():
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            if lock_held:
+                punched_any = self._punch_every_free_slot()
+            else:
+                with self._lock:
+                    punched_any = self._punch_every_free_slot()
+            if not punched_any:
                 raise
             action()
 

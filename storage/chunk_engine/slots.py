@@ -170,12 +170,6 @@ class SlotClass:
         self._listed.append(1)
         return file_index
 
-    def take(self) -> Slot | None:
-        """The lowest free slot, now USED; None if every file is full. (The engine uses `take_slot`:
-        a PUNCHED slot must get its blocks before it is written.)"""
-        taken = self.take_slot()
-        return None if taken is None else taken[0]
-
     def take_slot(self) -> tuple[Slot, bool] | None:
         """(the lowest free slot, now USED; whether it was PUNCHED), or None if every file is full."""
         while self._files_with_free and not self.free_counts[self._files_with_free[0]]:

@@ -15,7 +15,8 @@ from fs3.net.shared_memory.paths import SharedMemoryPaths
 from fs3.routing import RoutingInfo, TargetInfo
 from fs3.storage.chunk_engine import ChunkId, ChunkMeta
 from fs3.storage.codec import (
-    chunk_id_to_proto, chunk_meta_from_proto, remove_request_to_proto, truncate_request_to_proto, write_request_to_proto,
+    chunk_id_to_proto, chunk_meta_from_proto, remove_request_to_proto, truncate_request_to_proto,
+    write_request_to_proto,
 )
 from fs3.storage.requests import RemoveChunksRequest, TruncateChunkRequest, WriteRequest, WriteResult
 
